@@ -1,0 +1,52 @@
+//! Admin listener: `/healthz`, `/readyz`, `/metrics`, `POST /reload`.
+
+use crate::gateway::Gateway;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+async fn readyz(gw: web::Data<Gateway>) -> HttpResponse {
+    let snap = gw.snapshot();
+    HttpResponse::Ok().json(json!({"ready": true, "routes": snap.router.routes().len()}))
+}
+
+async fn metrics(gw: web::Data<Gateway>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(gw.metrics.render())
+}
+
+async fn reload(gw: web::Data<Gateway>) -> HttpResponse {
+    match web::block(move || gw.reload()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({"reloaded": true})),
+        Ok(Err(errors)) => {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            HttpResponse::UnprocessableEntity().json(json!({"reloaded": false, "errors": list}))
+        }
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+/// Binds the admin listener (one worker).
+pub fn admin_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec<SocketAddr>)> {
+    let data = web::Data::from(gw);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics))
+            .route("/reload", web::post().to(reload))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(addr)?;
+    let addrs = server.addrs();
+    Ok((server.run(), addrs))
+}

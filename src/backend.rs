@@ -1,0 +1,180 @@
+//! Backend calls with awc: one client per worker, timeouts, no redirects, round-robin with failover.
+
+use crate::config::raw::RawBackend;
+use crate::config::{duration_or, Diagnostics, Settings};
+use crate::error::GatewayError;
+use crate::soap::envelope::Envelope;
+use crate::soap::SoapVersion;
+use actix_web::http::header;
+use awc::error::{ConnectError, PayloadError, SendRequestError};
+use bytes::Bytes;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A service's backend endpoints and how to talk to them.
+#[derive(Debug)]
+pub struct BackendSpec {
+    pub urls: Vec<String>,
+    pub version: SoapVersion,
+    pub timeout: Duration,
+    pub namespace: Option<String>,
+    next: AtomicUsize,
+}
+
+/// What the backend sent back.
+#[derive(Debug)]
+pub struct BackendReply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Bytes,
+}
+
+impl BackendSpec {
+    /// Validates the raw `backend:` block of a mapping.
+    pub fn build(raw: &RawBackend, s: &Settings, file: &str, d: &mut Diagnostics) -> BackendSpec {
+        if raw.urls.is_empty() {
+            d.error(
+                file,
+                "backend.urls",
+                "no backend URL",
+                "list at least one http:// URL",
+            );
+        }
+        for (i, u) in raw.urls.iter().enumerate() {
+            match u.parse::<awc::http::Uri>() {
+                Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {}
+                Ok(uri) if uri.scheme_str() == Some("https") => d.error(
+                    file,
+                    &format!("backend.urls[{i}]"),
+                    "https backends need TLS, which this build does not include",
+                    "use an http:// URL or a TLS-terminating sidecar",
+                ),
+                _ => d.error(
+                    file,
+                    &format!("backend.urls[{i}]"),
+                    format!("`{u}` is not an absolute http URL"),
+                    "write a URL such as http://127.0.0.1:9001/Service",
+                ),
+            }
+        }
+        let version = match raw.soap_version.as_deref() {
+            None | Some("1.1") => SoapVersion::V11,
+            Some("1.2") => SoapVersion::V12,
+            Some(v) => {
+                d.error(
+                    file,
+                    "backend.soap_version",
+                    format!("unknown SOAP version `{v}`"),
+                    "use \"1.1\" or \"1.2\"",
+                );
+                SoapVersion::V11
+            }
+        };
+        BackendSpec {
+            urls: raw.urls.clone(),
+            version,
+            timeout: duration_or(&raw.timeout, s.backend_total_timeout, file, "backend.timeout", d),
+            namespace: raw.namespace.clone(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// URLs in the order to try them: round-robin start, then the others for failover.
+    fn rotation(&self) -> impl Iterator<Item = &str> {
+        let n = self.urls.len().max(1);
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        (0..self.urls.len()).map(move |i| self.urls[(start + i) % n].as_str())
+    }
+}
+
+/// Builds the per-worker client: pooled keep-alive connections, connect timeout, no redirects.
+pub fn client(s: &Settings) -> awc::Client {
+    let connector = awc::Connector::new()
+        .timeout(s.backend_connect_timeout)
+        .conn_keep_alive(Duration::from_secs(30))
+        .conn_lifetime(Duration::from_secs(300));
+    awc::Client::builder()
+        .connector(connector)
+        .disable_redirects()
+        .no_default_headers()
+        .timeout(s.backend_total_timeout)
+        .finish()
+}
+
+/// Sends the envelope; fails over to the next URL only on connect errors (nothing was sent).
+pub async fn call(
+    client: &awc::Client,
+    spec: &BackendSpec,
+    env: &Envelope,
+    correlation_id: &str,
+    limit: usize,
+) -> Result<BackendReply, GatewayError> {
+    let mut last = String::from("no backend URL");
+    for url in spec.rotation() {
+        let attempt = send_one(client, spec, url, env, correlation_id, limit);
+        match actix_rt::time::timeout(spec.timeout, attempt).await {
+            Err(_) => return Err(GatewayError::UpstreamTimeout(spec.timeout.as_millis())),
+            Ok(Err(Attempt::Connect(e))) => {
+                tracing::warn!(backend = url, error = %e, "backend connect failed, trying the next URL");
+                last = format!("{url}: {e}");
+            }
+            Ok(Err(Attempt::Failed(e))) => return Err(e),
+            Ok(Ok(reply)) => return Ok(reply),
+        }
+    }
+    Err(GatewayError::UpstreamUnavailable(last))
+}
+
+enum Attempt {
+    Connect(String),
+    Failed(GatewayError),
+}
+
+async fn send_one(
+    client: &awc::Client,
+    spec: &BackendSpec,
+    url: &str,
+    env: &Envelope,
+    correlation_id: &str,
+    limit: usize,
+) -> Result<BackendReply, Attempt> {
+    let mut req = client
+        .post(url)
+        .timeout(spec.timeout)
+        .insert_header((header::CONTENT_TYPE, env.content_type.as_str()))
+        .insert_header(("X-Correlation-ID", correlation_id))
+        .insert_header((header::ACCEPT, "text/xml, application/soap+xml"));
+    if let Some(a) = &env.soap_action {
+        req = req.insert_header(("SOAPAction", a.as_str()));
+    }
+    let mut resp = req
+        .send_body(env.body.clone())
+        .await
+        .map_err(|e| send_error(e, spec.timeout))?;
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let body = resp.body().limit(limit).await.map_err(|e| {
+        Attempt::Failed(match e {
+            PayloadError::Overflow => GatewayError::UpstreamTooLarge(limit),
+            other => GatewayError::UpstreamProtocol(other.to_string()),
+        })
+    })?;
+    Ok(BackendReply {
+        status,
+        content_type,
+        body,
+    })
+}
+
+fn send_error(e: SendRequestError, timeout: Duration) -> Attempt {
+    match e {
+        SendRequestError::Connect(ConnectError::Timeout) => Attempt::Connect("connect timeout".into()),
+        SendRequestError::Connect(c) => Attempt::Connect(c.to_string()),
+        SendRequestError::Timeout => Attempt::Failed(GatewayError::UpstreamTimeout(timeout.as_millis())),
+        other => Attempt::Failed(GatewayError::UpstreamProtocol(other.to_string())),
+    }
+}

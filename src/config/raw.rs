@@ -1,0 +1,159 @@
+//! Raw file structs exactly as users write them (serde, unknown keys rejected).
+
+use super::units::Quantity;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `soapgate.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateway {
+    /// Address of the REST listener, e.g. `127.0.0.1:8080`.
+    pub listen: Option<String>,
+    /// Address of the admin listener (health, readiness, metrics, reload).
+    pub admin_listen: Option<String>,
+    /// Worker threads; defaults to the number of cores.
+    pub workers: Option<i64>,
+    /// Folder holding `mappings/*.yaml`, relative to this file.
+    pub mappings: Option<String>,
+    #[serde(default)]
+    pub logging: RawLogging,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub timeouts: RawTimeouts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogging {
+    /// `auto` (JSON unless stdout is a terminal), `json` or `text`.
+    pub format: Option<String>,
+    /// A tracing filter, e.g. `info` or `soapgate=debug`.
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub request_body: Option<Quantity>,
+    pub backend_response: Option<Quantity>,
+    #[serde(default)]
+    pub xml: RawXmlLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawXmlLimits {
+    pub depth: Option<i64>,
+    pub children: Option<i64>,
+    pub attributes: Option<i64>,
+    pub namespaces: Option<i64>,
+    pub name_length: Option<Quantity>,
+    pub attribute_value: Option<Quantity>,
+    pub text: Option<Quantity>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub client_request: Option<Quantity>,
+    pub keep_alive: Option<Quantity>,
+    pub backend_connect: Option<Quantity>,
+    pub backend_total: Option<Quantity>,
+}
+
+/// `mappings/<service>.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMapping {
+    pub service: String,
+    pub backend: RawBackend,
+    pub routes: Vec<RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackend {
+    pub urls: Vec<String>,
+    /// `"1.1"` (default) or `"1.2"`.
+    pub soap_version: Option<String>,
+    /// Total time for one backend exchange (defaults to `timeouts.backend_total`).
+    pub timeout: Option<Quantity>,
+    /// Target namespace offered to templates as `ns`.
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub id: String,
+    pub method: String,
+    pub path: String,
+    pub operation: String,
+    /// SOAPAction (1.1) or `action` (1.2); empty when absent.
+    pub action: Option<String>,
+    /// Request headers exposed to templates (case-insensitive names).
+    #[serde(default)]
+    pub headers: Vec<String>,
+    pub request: RawRequest,
+    #[serde(default)]
+    pub response: RawResponse,
+    #[serde(default)]
+    pub faults: Vec<RawFaultRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    /// Template rendering the SOAP Body content.
+    pub template: String,
+    /// Optional template rendering SOAP Header blocks.
+    pub header_template: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResponse {
+    /// JSONPath applied to the converted body.
+    pub select: Option<String>,
+    /// Strip the Body's single wrapper element (default true).
+    pub unwrap: Option<bool>,
+    /// Element paths that are always arrays, e.g. `customer/phones/phone`.
+    #[serde(default)]
+    pub arrays: Vec<String>,
+    /// Element paths with a scalar type: `string`, `integer`, `number`, `boolean`.
+    #[serde(default)]
+    pub types: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFaultRule {
+    #[serde(default)]
+    pub when: RawFaultMatch,
+    pub status: i64,
+    /// Problem `code`; defaults to `UPSTREAM_FAULT`.
+    pub code: Option<String>,
+    /// Problem `title`.
+    pub title: Option<String>,
+    /// Put the fault string in `detail`.
+    #[serde(default)]
+    pub expose_message: bool,
+    /// Put the converted fault detail in `fault_detail`.
+    #[serde(default)]
+    pub expose_detail: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFaultMatch {
+    /// Fault code (1.1 `faultcode`, 1.2 `Code/Value`) local part, e.g. `Client.NotFound`.
+    pub code: Option<String>,
+    /// SOAP 1.2 `Subcode/Value` local part.
+    pub subcode: Option<String>,
+    /// Regular expression over the fault string.
+    pub message: Option<String>,
+    /// Local name of the first element inside `detail`.
+    pub detail: Option<String>,
+}

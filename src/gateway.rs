@@ -1,0 +1,61 @@
+//! The running gateway's shared state: the current snapshot (swapped atomically) and metrics.
+
+use crate::config::{ConfigError, Snapshot};
+use crate::metrics::Metrics;
+use arc_swap::ArcSwap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Shared, read-mostly state of one gateway process.
+#[derive(Debug)]
+pub struct Gateway {
+    config_path: PathBuf,
+    snapshot: ArcSwap<Snapshot>,
+    pub metrics: Metrics,
+}
+
+impl Gateway {
+    /// Loads the config; every error is returned, none is fatal here.
+    pub fn load(config_path: PathBuf) -> Result<Gateway, Vec<ConfigError>> {
+        let snap = Snapshot::load(&config_path)?;
+        Ok(Gateway::from_snapshot(config_path, snap))
+    }
+
+    /// Wraps an already validated snapshot.
+    pub fn from_snapshot(config_path: PathBuf, snap: Snapshot) -> Gateway {
+        Gateway {
+            config_path,
+            snapshot: ArcSwap::from_pointee(snap),
+            metrics: Metrics::default(),
+        }
+    }
+
+    /// The snapshot in force now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Validates the config files in full, then swaps; an invalid config leaves the old one serving.
+    pub fn reload(&self) -> Result<(), Vec<ConfigError>> {
+        match Snapshot::load(&self.config_path) {
+            Ok(new) => {
+                let old = self.snapshot();
+                if new.settings.listen != old.settings.listen || new.settings.workers != old.settings.workers
+                {
+                    tracing::warn!("listen address and workers change only on restart");
+                }
+                self.snapshot.store(Arc::new(new));
+                self.metrics.reload(true);
+                tracing::info!(config = %self.config_path.display(), "config reloaded");
+                Ok(())
+            }
+            Err(errors) => {
+                self.metrics.reload(false);
+                for e in &errors {
+                    tracing::error!(error = %e, "config reload rejected; the previous config keeps serving");
+                }
+                Err(errors)
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Mapping between REST/JSON and SOAP: request templates, response conversion/selection, fault rules.
+
+pub mod fault;
+pub mod helpers;
+pub mod request;
+pub mod response;

@@ -1,0 +1,219 @@
+//! Request templates: compiled once per snapshot, strict, XML-escaped, raw output rejected at load.
+
+use super::helpers;
+use crate::config::Diagnostics;
+use crate::error::GatewayError;
+use handlebars::{Context, Handlebars, RenderError, RenderErrorReason};
+use serde_json::Value;
+use std::path::Path;
+
+/// Prefix of helper errors caused by request data (mapped to 400, not 500).
+pub const INPUT_ERROR: &str = "input: ";
+
+/// The compiled templates of one snapshot.
+#[derive(Debug)]
+pub struct Templates {
+    registry: Handlebars<'static>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Templates {
+    /// A registry in strict mode with XML escaping and the SOAP helpers.
+    pub fn new() -> Templates {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        registry.register_escape_fn(xml_escape);
+        helpers::register(&mut registry);
+        Templates { registry }
+    }
+
+    /// Loads, lints and compiles one template file; reports problems and returns whether it worked.
+    pub fn compile_file(
+        &mut self,
+        name: &str,
+        path: &Path,
+        file: &str,
+        key: &str,
+        d: &mut Diagnostics,
+    ) -> bool {
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                let msg = format!("cannot read template {}: {e}", path.display());
+                d.error(
+                    file,
+                    key,
+                    msg,
+                    "create the file or fix the path (relative to soapgate.yaml)",
+                );
+                return false;
+            }
+        };
+        self.compile(name, &source, &path.display().to_string(), d)
+    }
+
+    /// Lints and compiles template source registered as `name`; `origin` names it in errors.
+    pub fn compile(&mut self, name: &str, source: &str, origin: &str, d: &mut Diagnostics) -> bool {
+        if let Some((line, what)) = find_raw_output(source) {
+            let msg = format!("raw output `{what}` would bypass XML escaping");
+            d.error_at(
+                origin,
+                "",
+                Some(line),
+                msg,
+                "use {{value}}; every value is XML-escaped",
+            );
+            return false;
+        }
+        match self.registry.register_template_string(name, source) {
+            Ok(()) => true,
+            Err(e) => {
+                let line = e.pos().map(|(l, _)| l);
+                let msg = format!("template syntax error: {}", e.reason());
+                d.error_at(origin, "", line, msg, "fix the Handlebars syntax at that line");
+                false
+            }
+        }
+    }
+
+    /// Renders a template after checking that every string in the context is legal XML 1.0.
+    pub fn render(&self, name: &str, ctx: &Context) -> Result<String, GatewayError> {
+        check_xml_chars(ctx.data())?;
+        self.registry.render_with_context(name, ctx).map_err(render_error)
+    }
+}
+
+fn render_error(e: RenderError) -> GatewayError {
+    match e.reason() {
+        RenderErrorReason::MissingVariable(path) => {
+            GatewayError::MissingField(path.clone().unwrap_or_else(|| "(helper result)".into()))
+        }
+        RenderErrorReason::Other(msg) if msg.starts_with(INPUT_ERROR) => {
+            GatewayError::TemplateInput(msg[INPUT_ERROR.len()..].to_string())
+        }
+        RenderErrorReason::InvalidParamType(_) | RenderErrorReason::ParamTypeMismatchForName(..) => {
+            GatewayError::TemplateInput(e.reason().to_string())
+        }
+        _ => GatewayError::TemplateFailed(e.to_string()),
+    }
+}
+
+/// Finds `{{{`, `{{&` or a raw block (`{{{{`) and returns its line.
+fn find_raw_output(source: &str) -> Option<(usize, &'static str)> {
+    for (i, line) in source.lines().enumerate() {
+        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        for (pat, what) in [
+            ("{{{", "{{{ }}}"),
+            ("{{~{", "{{~{ }}}"),
+            ("{{&", "{{& }}"),
+            ("{{~&", "{{~& }}"),
+        ] {
+            if compact.contains(pat) {
+                return Some((i + 1, what));
+            }
+        }
+    }
+    None
+}
+
+/// Escapes a value so it is inert in element text and in single- or double-quoted attributes.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// True for characters XML 1.0 allows.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Rejects any string (or key) holding a character XML 1.0 cannot carry.
+pub fn check_xml_chars(v: &Value) -> Result<(), GatewayError> {
+    let check = |s: &str| match s.chars().find(|c| !is_xml_char(*c)) {
+        Some(c) => Err(GatewayError::XmlInvalidChar(c as u32)),
+        None => Ok(()),
+    };
+    match v {
+        Value::String(s) => check(s),
+        Value::Array(a) => a.iter().try_for_each(check_xml_chars),
+        Value::Object(o) => o.iter().try_for_each(|(k, v)| {
+            check(k)?;
+            check_xml_chars(v)
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn compiled(src: &str) -> Templates {
+        let mut t = Templates::new();
+        let mut d = Diagnostics::default();
+        assert!(t.compile("t", src, "t.hbs", &mut d), "{:?}", d.errors);
+        t
+    }
+
+    fn render(t: &Templates, v: Value) -> Result<String, GatewayError> {
+        t.render("t", &Context::from(v))
+    }
+
+    #[test]
+    fn values_are_escaped_as_text_not_structure() {
+        let t = compiled("<id a='{{body.a}}'>{{body.id}}</id>");
+        let out = render(
+            &t,
+            json!({"body": {"id": "</id><admin>true</admin>", "a": "x'\"y"}}),
+        );
+        assert_eq!(
+            out.expect("renders"),
+            "<id a='x&apos;&quot;y'>&lt;/id&gt;&lt;admin&gt;true&lt;/admin&gt;</id>"
+        );
+    }
+
+    #[test]
+    fn triple_stash_is_rejected_with_its_line() {
+        let mut t = Templates::new();
+        let mut d = Diagnostics::default();
+        assert!(!t.compile("t", "<a/>\n<b>{{{ body.x }}}</b>", "x.hbs", &mut d));
+        assert_eq!(d.errors[0].line, Some(2));
+        assert!(d.errors[0].to_string().contains("x.hbs:2"));
+    }
+
+    #[test]
+    fn missing_field_is_an_error_in_strict_mode() {
+        let t = compiled("<a>{{body.nope}}</a>");
+        let err = render(&t, json!({"body": {}})).expect_err("strict");
+        assert!(
+            matches!(err, GatewayError::MissingField(ref p) if p.contains("nope")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn characters_outside_xml_are_rejected() {
+        let t = compiled("<a>{{body.x}}</a>");
+        for bad in ["\u{0}", "\u{1b}", "\u{ffff}"] {
+            let err = render(&t, json!({"body": {"x": bad}})).expect_err("invalid char");
+            assert!(matches!(err, GatewayError::XmlInvalidChar(_)));
+        }
+    }
+}

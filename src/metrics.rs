@@ -1,0 +1,129 @@
+//! Prometheus metrics: requests by route/operation/status, phase latency histograms, reloads.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+const BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
+];
+const PHASES: [&str; 5] = ["total", "accept", "render", "backend", "convert"];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    buckets: [AtomicU64; 12],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, us: u64) {
+        let secs = us as f64 / 1e6;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+}
+
+/// Process-wide metrics (shared by all workers).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    phases: [Histogram; 5],
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
+}
+
+/// Phase timings of one request, in microseconds.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PhaseTimes {
+    pub total: u64,
+    pub accept: u64,
+    pub render: u64,
+    pub backend: u64,
+    pub convert: u64,
+}
+
+impl Metrics {
+    /// Records one finished request.
+    pub fn record(&self, route: &str, operation: &str, status: u16, t: PhaseTimes) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((route.to_string(), operation.to_string(), status))
+                .or_default() += 1;
+        }
+        for (h, v) in self
+            .phases
+            .iter()
+            .zip([t.total, t.accept, t.render, t.backend, t.convert])
+        {
+            if v > 0 {
+                h.observe(v);
+            }
+        }
+    }
+
+    /// Counts a reload attempt.
+    pub fn reload(&self, ok: bool) {
+        let c = if ok {
+            &self.reloads_ok
+        } else {
+            &self.reloads_failed
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# TYPE soapgate_requests_total counter\n");
+        if let Ok(m) = self.requests.lock() {
+            for ((route, op, status), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "soapgate_requests_total{{route=\"{route}\",operation=\"{op}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# TYPE soapgate_phase_duration_seconds histogram\n");
+        for (phase, h) in PHASES.iter().zip(&self.phases) {
+            for (b, c) in BUCKETS.iter().zip(&h.buckets) {
+                let _ = writeln!(
+                    out,
+                    "soapgate_phase_duration_seconds_bucket{{phase=\"{phase}\",le=\"{b}\"}} {}",
+                    c.load(Ordering::Relaxed)
+                );
+            }
+            let count = h.count.load(Ordering::Relaxed);
+            let sum = h.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "soapgate_phase_duration_seconds_bucket{{phase=\"{phase}\",le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                out,
+                "soapgate_phase_duration_seconds_sum{{phase=\"{phase}\"}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "soapgate_phase_duration_seconds_count{{phase=\"{phase}\"}} {count}"
+            );
+        }
+        out.push_str("# TYPE soapgate_config_reloads_total counter\n");
+        let _ = writeln!(
+            out,
+            "soapgate_config_reloads_total{{result=\"ok\"}} {}",
+            self.reloads_ok.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "soapgate_config_reloads_total{{result=\"rejected\"}} {}",
+            self.reloads_failed.load(Ordering::Relaxed)
+        );
+        out
+    }
+}

@@ -1,0 +1,208 @@
+//! `run()`: the request flow of DESIGN.md §2, readable top to bottom, one `Exchange` per request.
+
+use crate::backend::{self, BackendReply};
+use crate::config::{Route, Settings, Snapshot};
+use crate::error::GatewayError;
+use crate::router::Matched;
+use crate::soap::envelope::{self, Envelope};
+use crate::soap::parse::{self, Outcome};
+use actix_web::http::header::HeaderMap;
+use actix_web::http::Method;
+use bytes::Bytes;
+use handlebars::Context;
+use serde_json::{json, Map, Value};
+use std::time::Instant;
+
+/// Microseconds spent in each phase of one request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timings {
+    pub accept_us: u64,
+    pub render_us: u64,
+    pub backend_us: u64,
+    pub convert_us: u64,
+}
+
+/// All per-request state, passed by `&mut` through the phases.
+#[derive(Debug)]
+pub struct Exchange {
+    pub correlation_id: String,
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub route_id: Option<String>,
+    pub operation: Option<String>,
+    pub backend_status: Option<u16>,
+    pub timings: Timings,
+}
+
+impl Exchange {
+    /// A fresh exchange for a request whose body was already read within its limit.
+    pub fn new(
+        correlation_id: String,
+        method: Method,
+        path: String,
+        query: String,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Exchange {
+        Exchange {
+            correlation_id,
+            method,
+            path,
+            query,
+            headers,
+            body,
+            route_id: None,
+            operation: None,
+            backend_status: None,
+            timings: Timings::default(),
+        }
+    }
+}
+
+fn micros(since: Instant) -> u64 {
+    since.elapsed().as_micros().min(u64::MAX as u128) as u64
+}
+
+/// The whole mediation of one request: REST/JSON in, SOAP to the backend, JSON out.
+pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Result<Value, GatewayError> {
+    // 1. Accept: match the route (the body was read within its limit by the transport).
+    let t = Instant::now();
+    let matched = snap.router.find(&ex.method, &ex.path)?;
+    let route = matched.route.clone();
+    ex.route_id = Some(route.id.clone());
+    ex.operation = Some(route.operation.clone());
+    // 2. Correlate: done by the transport middleware (ex.correlation_id).
+    // 3. Threat checks: content type and JSON syntax (structure limits: THREATS.md J*).
+    let body = request_json(ex)?;
+    // 4. Authenticate and authorize: OAuth2 providers plug in here.
+    // 5. Rate limit: the route's policies plug in here.
+    // 6. Validate against the WSDL schema: plugs in here when the route names a WSDL operation.
+    ex.timings.accept_us = micros(t);
+
+    // 7. Render the SOAP Body (and Header) and wrap them in the envelope.
+    let t = Instant::now();
+    let envelope = render(snap, &matched, ex, body)?;
+    ex.timings.render_us = micros(t);
+
+    // 8. Call the backend.
+    let t = Instant::now();
+    let limit = snap.settings.backend_response_limit;
+    let reply = backend::call(
+        client,
+        &route.service.backend,
+        &envelope,
+        &ex.correlation_id,
+        limit,
+    )
+    .await;
+    ex.timings.backend_us = micros(t);
+    let reply = reply?;
+    ex.backend_status = Some(reply.status);
+
+    // 9. Parse in one bounded streaming pass; 10. convert to JSON and select.
+    let t = Instant::now();
+    let out = convert(&snap.settings, &route, &reply);
+    ex.timings.convert_us = micros(t);
+    out
+}
+
+/// Step 3: the body must be JSON when present; an empty body is `null` for GET and DELETE.
+fn request_json(ex: &Exchange) -> Result<Value, GatewayError> {
+    let needs_body = matches!(ex.method, Method::POST | Method::PUT | Method::PATCH);
+    if !needs_body && ex.body.is_empty() {
+        return Ok(Value::Null);
+    }
+    let ct = ex
+        .headers
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+        return Err(GatewayError::UnsupportedMediaType(
+            "The request body must be application/json.".into(),
+        ));
+    }
+    if ex.body.is_empty() {
+        return Err(GatewayError::JsonSyntax("the body is empty".into()));
+    }
+    serde_json::from_slice(&ex.body).map_err(|e| GatewayError::JsonSyntax(format!("{e}")))
+}
+
+/// The template context: `path`, `query`, allow-listed `headers`, `body`, `correlation_id`.
+fn template_context(m: &Matched, route: &Route, ex: &Exchange, body: Value) -> Context {
+    let mut query = Map::new();
+    for (k, v) in form_urlencoded(&ex.query) {
+        query.entry(k).or_insert(Value::String(v));
+    }
+    let mut headers = Map::new();
+    for name in &route.headers {
+        if let Some(v) = ex.headers.get(name).and_then(|v| v.to_str().ok()) {
+            headers.insert(name.as_str().to_string(), Value::String(v.to_string()));
+        }
+    }
+    Context::from(json!({
+        "path": m.params,
+        "query": query,
+        "headers": headers,
+        "body": body,
+        "correlation_id": ex.correlation_id,
+        "ns": route.service.backend.namespace,
+        "operation": route.operation,
+    }))
+}
+
+/// Decodes `a=1&b=x%20y`; the first value of a repeated key wins.
+fn form_urlencoded(q: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default()
+}
+
+/// Step 7.
+fn render(snap: &Snapshot, m: &Matched, ex: &Exchange, body: Value) -> Result<Envelope, GatewayError> {
+    let route = &m.route;
+    let ctx = template_context(m, route, ex, body);
+    let body_xml = snap.templates.render(&route.body_template, &ctx)?;
+    let header_xml = match &route.header_template {
+        Some(h) => Some(snap.templates.render(h, &ctx)?),
+        None => None,
+    };
+    let version = route.service.backend.version;
+    Ok(envelope::build(
+        version,
+        &route.action,
+        header_xml.as_deref(),
+        &body_xml,
+    ))
+}
+
+/// Steps 9 and 10: check the reply, parse it, map a Fault, convert and select.
+fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<Value, GatewayError> {
+    if (300..400).contains(&reply.status) {
+        return Err(GatewayError::UpstreamRedirect);
+    }
+    if !is_xml_content_type(reply.content_type.as_deref()) {
+        return Err(GatewayError::UpstreamContentType);
+    }
+    let spec = &route.response;
+    let parsed = parse::parse(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?;
+    match parsed.outcome {
+        Outcome::Fault(f) => Err(GatewayError::UpstreamFault(Box::new(route.faults.map(&f)))),
+        Outcome::Payload(_) if !(200..300).contains(&reply.status) => {
+            Err(GatewayError::UpstreamStatus(reply.status))
+        }
+        Outcome::Payload(v) => match &spec.select {
+            Some(sel) => sel.apply(&v),
+            None => Ok(v),
+        },
+    }
+}
+
+/// SOAP travels as `text/xml` (1.1), `application/soap+xml` (1.2) or another XML type.
+fn is_xml_content_type(ct: Option<&str>) -> bool {
+    let Some(ct) = ct else { return false };
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    matches!(mime, "text/xml" | "application/xml" | "application/soap+xml") || mime.ends_with("+xml")
+}

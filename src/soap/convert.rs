@@ -1,0 +1,342 @@
+//! XML -> JSON without a schema: the documented convention plus per-route hints for arrays and types.
+//!
+//! Convention: keys are local names; an element with only text becomes a string; an element with
+//! children or attributes becomes an object, attributes as `@name`, its text as `#text`;
+//! `xsi:nil="true"` becomes `null`; an empty element is `""`; an absent element is an absent key.
+//! A repeated element becomes an array; elements listed in `arrays` are always arrays (also with
+//! zero or one item), so their shape never changes with the number of items.
+
+use super::parse::XmlLimits;
+use crate::error::GatewayError;
+use serde_json::{Map, Number, Value};
+use std::collections::{HashMap, HashSet};
+
+/// Scalar type hint of an element path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarType {
+    String,
+    Integer,
+    Number,
+    /// Validated as a decimal number, kept as a string so no precision is lost.
+    Decimal,
+    Boolean,
+}
+
+impl ScalarType {
+    /// Parses a hint name.
+    pub fn parse(s: &str) -> Option<ScalarType> {
+        Some(match s {
+            "string" => ScalarType::String,
+            "integer" => ScalarType::Integer,
+            "number" => ScalarType::Number,
+            "decimal" => ScalarType::Decimal,
+            "boolean" => ScalarType::Boolean,
+            _ => return None,
+        })
+    }
+}
+
+/// Per-route shape hints, keyed by element paths such as `customer/phones/phone`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hints {
+    arrays: HashSet<String>,
+    /// Parent path -> names of children that are always arrays (to emit `[]` for zero items).
+    array_children: HashMap<String, Vec<String>>,
+    types: HashMap<String, ScalarType>,
+}
+
+impl Hints {
+    /// Builds hints from element paths; a path is local names joined by `/`.
+    pub fn new(arrays: &[String], types: &[(String, ScalarType)]) -> Result<Hints, String> {
+        let mut h = Hints::default();
+        for a in arrays {
+            let a = normalize(a)?;
+            let (parent, name) = a.rsplit_once('/').unwrap_or(("", a.as_str()));
+            h.array_children
+                .entry(parent.to_string())
+                .or_default()
+                .push(name.to_string());
+            h.arrays.insert(a);
+        }
+        for (path, t) in types {
+            h.types.insert(normalize(path)?, *t);
+        }
+        Ok(h)
+    }
+}
+
+fn normalize(p: &str) -> Result<String, String> {
+    let p = p.trim().trim_matches('/');
+    let ok = !p.is_empty()
+        && p.split('/')
+            .all(|s| !s.is_empty() && !s.contains([' ', '*', '$', '.', '[']));
+    if ok {
+        Ok(p.to_string())
+    } else {
+        Err(format!("`{p}` is not an element path like customer/phones/phone"))
+    }
+}
+
+struct Frame {
+    key: String,
+    path_len: usize,
+    obj: Option<Map<String, Value>>,
+    text: String,
+    nil: bool,
+    children: usize,
+}
+
+/// Builds JSON from start/attribute/text/end calls, one frame per open element.
+pub struct Converter<'a> {
+    hints: &'a Hints,
+    limits: &'a XmlLimits,
+    skip_first: bool,
+    path: String,
+    stack: Vec<Frame>,
+}
+
+impl<'a> Converter<'a> {
+    /// `skip_first`: the first-level element (the doc/literal wrapper) does not count in paths.
+    pub fn new(hints: &'a Hints, limits: &'a XmlLimits, skip_first: bool) -> Converter<'a> {
+        let root = Frame {
+            key: String::new(),
+            path_len: 0,
+            obj: None,
+            text: String::new(),
+            nil: false,
+            children: 0,
+        };
+        Converter {
+            hints,
+            limits,
+            skip_first,
+            path: String::new(),
+            stack: vec![root],
+        }
+    }
+
+    /// Opens an element with this local name.
+    pub fn start(&mut self, local: &str) -> Result<(), GatewayError> {
+        let depth = self.stack.len();
+        let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
+        parent.children += 1;
+        if parent.children > self.limits.max_children {
+            return Err(limit("UPSTREAM_XML_CHILDREN", "too many child elements"));
+        }
+        let path_len = self.path.len();
+        if !(self.skip_first && depth == 1) {
+            if !self.path.is_empty() {
+                self.path.push('/');
+            }
+            self.path.push_str(local);
+        }
+        self.stack.push(Frame {
+            key: local.to_string(),
+            path_len,
+            obj: None,
+            text: String::new(),
+            nil: false,
+            children: 0,
+        });
+        Ok(())
+    }
+
+    /// Adds an attribute (by local name) to the open element.
+    pub fn attribute(&mut self, local: &str, value: String) {
+        if let Some(f) = self.stack.last_mut() {
+            f.obj
+                .get_or_insert_with(Map::new)
+                .insert(format!("@{local}"), Value::String(value));
+        }
+    }
+
+    /// Marks the open element `xsi:nil="true"`.
+    pub fn nil(&mut self) {
+        if let Some(f) = self.stack.last_mut() {
+            f.nil = true;
+        }
+    }
+
+    /// Appends character data to the open element.
+    pub fn text(&mut self, s: &str) -> Result<(), GatewayError> {
+        let f = self.stack.last_mut().ok_or_else(unbalanced)?;
+        if f.text.len() + s.len() > self.limits.max_text {
+            return Err(limit("UPSTREAM_XML_TEXT", "a text node is too large"));
+        }
+        f.text.push_str(s);
+        Ok(())
+    }
+
+    /// Closes the open element and attaches its value to the parent.
+    pub fn end(&mut self) -> Result<(), GatewayError> {
+        if self.stack.len() < 2 {
+            return Err(unbalanced());
+        }
+        let frame = self.stack.pop().ok_or_else(unbalanced)?;
+        let value = self.value_of(frame.obj, frame.text, frame.nil)?;
+        let is_array = self.hints.arrays.contains(&self.path);
+        self.path.truncate(frame.path_len);
+        let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
+        insert(
+            parent.obj.get_or_insert_with(Map::new),
+            frame.key,
+            value,
+            is_array,
+        );
+        Ok(())
+    }
+
+    fn value_of(
+        &self,
+        obj: Option<Map<String, Value>>,
+        text: String,
+        nil: bool,
+    ) -> Result<Value, GatewayError> {
+        let forced = self.hints.array_children.get(&self.path);
+        let ty = self.hints.types.get(&self.path).copied();
+        if nil && obj.is_none() {
+            return Ok(Value::Null);
+        }
+        if obj.is_none() && forced.is_none() {
+            return scalar(text, ty, &self.path);
+        }
+        let mut obj = obj.unwrap_or_default();
+        for name in forced.into_iter().flatten() {
+            obj.entry(name.clone())
+                .or_insert_with(|| Value::Array(Vec::new()));
+        }
+        if !text.trim().is_empty() {
+            obj.insert("#text".into(), scalar(text, ty, &self.path)?);
+        }
+        Ok(Value::Object(obj))
+    }
+
+    /// The converted children of the root (e.g. of `soap:Body`).
+    pub fn finish(mut self) -> Result<Map<String, Value>, GatewayError> {
+        if self.stack.len() != 1 {
+            return Err(unbalanced());
+        }
+        Ok(self.stack.pop().and_then(|f| f.obj).unwrap_or_default())
+    }
+}
+
+fn insert(obj: &mut Map<String, Value>, key: String, value: Value, always_array: bool) {
+    match obj.get_mut(&key) {
+        Some(Value::Array(items)) => items.push(value),
+        Some(existing) => {
+            let first = std::mem::take(existing);
+            *existing = Value::Array(vec![first, value]);
+        }
+        None if always_array => {
+            obj.insert(key, Value::Array(vec![value]));
+        }
+        None => {
+            obj.insert(key, value);
+        }
+    }
+}
+
+/// Types a text value by its hint. Empty text of a non-string type is `null`.
+pub fn scalar(text: String, ty: Option<ScalarType>, path: &str) -> Result<Value, GatewayError> {
+    let Some(ty) = ty.filter(|t| *t != ScalarType::String) else {
+        return Ok(Value::String(text));
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(Value::Null);
+    }
+    let bad = || GatewayError::UpstreamXml {
+        code: "UPSTREAM_XML_TYPE",
+        message: format!("`{path}` is not a valid {ty:?}"),
+    };
+    match ty {
+        ScalarType::Boolean => match t {
+            "true" | "1" => Ok(Value::Bool(true)),
+            "false" | "0" => Ok(Value::Bool(false)),
+            _ => Err(bad()),
+        },
+        ScalarType::Integer => integer(t).ok_or_else(bad),
+        ScalarType::Number => number(t).ok_or_else(bad),
+        ScalarType::Decimal => is_decimal(t)
+            .then(|| Value::String(t.to_string()))
+            .ok_or_else(bad),
+        ScalarType::String => Ok(Value::String(text)),
+    }
+}
+
+fn integer(t: &str) -> Option<Value> {
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let t = t.strip_prefix('+').unwrap_or(t);
+    if let Ok(i) = t.parse::<i64>() {
+        return Some(Value::Number(i.into()));
+    }
+    if let Ok(u) = t.parse::<u64>() {
+        return Some(Value::Number(u.into()));
+    }
+    // Does not fit 64 bits: keep every digit as a string rather than round it.
+    Some(Value::String(t.to_string()))
+}
+
+fn number(t: &str) -> Option<Value> {
+    if !is_decimal(t) && !t.contains(['e', 'E']) {
+        return None;
+    }
+    let significant = t
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|b| *b == b'0')
+        .count();
+    let f: f64 = t.parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    if significant > 15 && !t.contains(['e', 'E']) {
+        // More digits than an f64 holds exactly: keep them.
+        return Some(Value::String(t.to_string()));
+    }
+    if f.fract() == 0.0 && f.abs() < 9.0e15 && !t.contains(['.', 'e', 'E']) {
+        return Some(Value::Number((f as i64).into()));
+    }
+    Number::from_f64(f).map(Value::Number)
+}
+
+fn is_decimal(t: &str) -> bool {
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    !(int.is_empty() && frac.is_empty())
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn unbalanced() -> GatewayError {
+    limit("UPSTREAM_XML_SYNTAX", "unbalanced elements")
+}
+
+fn limit(code: &'static str, message: &str) -> GatewayError {
+    GatewayError::UpstreamXml {
+        code,
+        message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_keep_precision_they_cannot_hold() {
+        let n = |s: &str| scalar(s.into(), Some(ScalarType::Number), "x").expect("number");
+        assert_eq!(n("12.50"), json!(12.5));
+        assert_eq!(n("42"), json!(42));
+        assert_eq!(n("12345678901234567.89"), json!("12345678901234567.89"));
+        let i = |s: &str| scalar(s.into(), Some(ScalarType::Integer), "x").expect("integer");
+        assert_eq!(i("007"), json!(7));
+        assert_eq!(i("123456789012345678901234"), json!("123456789012345678901234"));
+        assert!(scalar("1.5".into(), Some(ScalarType::Integer), "x").is_err());
+        assert_eq!(scalar("0012".into(), None, "x").expect("string"), json!("0012"));
+    }
+}

@@ -1,0 +1,438 @@
+//! One bounded streaming quick-xml pass over a SOAP response: limits, envelope, Fault, JSON.
+
+use super::convert::{Converter, Hints};
+use super::{SoapVersion, NS_XSI};
+use crate::error::GatewayError;
+use crate::mapping::request::is_xml_char;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+use serde_json::{Map, Value};
+
+/// Bounds on backend XML (defaults from THREATS.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct XmlLimits {
+    pub max_depth: usize,
+    pub max_children: usize,
+    pub max_attributes: usize,
+    pub max_namespaces: usize,
+    pub max_name_len: usize,
+    pub max_attr_value: usize,
+    pub max_text: usize,
+}
+
+impl Default for XmlLimits {
+    fn default() -> Self {
+        XmlLimits {
+            max_depth: 64,
+            max_children: 10_000,
+            max_attributes: 32,
+            max_namespaces: 16,
+            max_name_len: 256,
+            max_attr_value: 64 * 1024,
+            max_text: 1024 * 1024,
+        }
+    }
+}
+
+/// A SOAP Fault as read from the wire (before the route's rules apply).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Fault {
+    /// Local part of `faultcode` / `Code/Value`, e.g. `Client.NotFound` or `Sender`.
+    pub code: String,
+    /// Local parts of SOAP 1.2 `Subcode/Value`s, outermost first.
+    pub subcodes: Vec<String>,
+    /// `faultstring` / first `Reason/Text`.
+    pub message: String,
+    /// Local name of the first element in `detail` / `Detail`.
+    pub detail_name: Option<String>,
+    /// The converted `detail` content.
+    pub detail: Option<Value>,
+}
+
+/// What the Body held.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Payload(Value),
+    Fault(Fault),
+}
+
+/// A parsed SOAP response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoapResponse {
+    pub version: SoapVersion,
+    pub header: Option<Value>,
+    pub outcome: Outcome,
+}
+
+enum Section<'h> {
+    Header(Converter<'h>),
+    Body(Option<Converter<'h>>, bool),
+    None,
+}
+
+struct State<'h> {
+    hints: &'h Hints,
+    limits: &'h XmlLimits,
+    unwrap: bool,
+    depth: usize,
+    version: Option<SoapVersion>,
+    envelope_closed: bool,
+    section: Section<'h>,
+    header: Option<Value>,
+    body: Option<(Map<String, Value>, bool)>,
+}
+
+/// Parses and converts a SOAP response in one pass. `unwrap` strips the doc/literal wrapper.
+pub fn parse(
+    bytes: &[u8],
+    limits: &XmlLimits,
+    hints: &Hints,
+    unwrap: bool,
+) -> Result<SoapResponse, GatewayError> {
+    let mut reader = NsReader::from_reader(bytes);
+    reader.config_mut().expand_empty_elements = true;
+    let mut st = State {
+        hints,
+        limits,
+        unwrap,
+        depth: 0,
+        version: None,
+        envelope_closed: false,
+        section: Section::None,
+        header: None,
+        body: None,
+    };
+    loop {
+        let (ns, event) = reader.read_resolved_event().map_err(|e| syntax(&e.to_string()))?;
+        match event {
+            Event::Start(e) => {
+                let ns = ns_bytes(&ns);
+                st.start(&reader, &e, ns.as_deref())?;
+            }
+            Event::End(_) => st.end()?,
+            Event::Text(t) => st.text(&t.xml10_content())?,
+            Event::CData(c) => st.text(&c.into_inner())?,
+            Event::GeneralRef(r) => st.text(&resolve_ref(&r)?)?,
+            Event::DocType(_) => return Err(xml("UPSTREAM_XML_DTD", "a DOCTYPE is not allowed")),
+            Event::Eof => break,
+            Event::Empty(_) | Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
+        }
+    }
+    st.finish()
+}
+
+fn ns_bytes(ns: &ResolveResult<'_>) -> Option<Vec<u8>> {
+    match ns {
+        ResolveResult::Bound(n) => Some(n.0.as_bytes().to_vec()),
+        _ => None,
+    }
+}
+
+impl<'h> State<'h> {
+    fn start(
+        &mut self,
+        reader: &NsReader<&[u8]>,
+        e: &BytesStart<'_>,
+        ns: Option<&[u8]>,
+    ) -> Result<(), GatewayError> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            return Err(xml("UPSTREAM_XML_DEPTH", "elements are nested too deeply"));
+        }
+        let local = e.local_name().into_inner();
+        if e.name().0.len() > self.limits.max_name_len {
+            return Err(xml("UPSTREAM_XML_NAME", "an element name is too long"));
+        }
+        match self.depth {
+            1 => self.open_envelope(local, ns),
+            2 => self.open_section(local, ns),
+            _ => self.open_child(reader, e, local, ns),
+        }
+    }
+
+    fn open_envelope(&mut self, local: &str, ns: Option<&[u8]>) -> Result<(), GatewayError> {
+        if self.envelope_closed {
+            return Err(syntax("more than one root element"));
+        }
+        let version = ns.and_then(SoapVersion::from_namespace);
+        match version {
+            Some(v) if local == "Envelope" => {
+                self.version = Some(v);
+                Ok(())
+            }
+            _ => Err(GatewayError::UpstreamNotSoap(format!(
+                "root element is `{local}`"
+            ))),
+        }
+    }
+
+    fn open_section(&mut self, local: &str, ns: Option<&[u8]>) -> Result<(), GatewayError> {
+        let in_env = ns.and_then(SoapVersion::from_namespace) == self.version;
+        self.section = match local {
+            "Header" if in_env && self.body.is_none() => {
+                Section::Header(Converter::new(&EMPTY, self.limits, false))
+            }
+            "Body" if in_env && self.body.is_none() => Section::Body(None, false),
+            _ => {
+                return Err(GatewayError::UpstreamNotSoap(format!(
+                    "unexpected `{local}` in Envelope"
+                )))
+            }
+        };
+        Ok(())
+    }
+
+    fn open_child(
+        &mut self,
+        reader: &NsReader<&[u8]>,
+        e: &BytesStart<'_>,
+        local: &str,
+        ns: Option<&[u8]>,
+    ) -> Result<(), GatewayError> {
+        let first_in_body = self.depth == 3;
+        let conv = match &mut self.section {
+            Section::Header(c) => c,
+            Section::Body(slot, is_fault) => {
+                if slot.is_none() && first_in_body {
+                    *is_fault = local == "Fault" && ns.and_then(SoapVersion::from_namespace) == self.version;
+                    let (hints, unwrap) = if *is_fault {
+                        (&*EMPTY, true)
+                    } else {
+                        (self.hints, self.unwrap)
+                    };
+                    *slot = Some(Converter::new(hints, self.limits, unwrap));
+                }
+                slot.as_mut().ok_or_else(|| syntax("unbalanced Body"))?
+            }
+            Section::None => return Err(syntax("element outside Header or Body")),
+        };
+        conv.start(local)?;
+        attributes(reader, e, conv, self.limits)
+    }
+
+    fn end(&mut self) -> Result<(), GatewayError> {
+        match self.depth {
+            0 => return Err(syntax("unbalanced end tag")),
+            1 => self.envelope_closed = true,
+            2 => self.close_section()?,
+            _ => match &mut self.section {
+                Section::Header(c) | Section::Body(Some(c), _) => c.end()?,
+                _ => return Err(syntax("unbalanced end tag")),
+            },
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    fn close_section(&mut self) -> Result<(), GatewayError> {
+        match std::mem::replace(&mut self.section, Section::None) {
+            Section::Header(c) => self.header = Some(Value::Object(c.finish()?)),
+            Section::Body(c, fault) => {
+                let map = match c {
+                    Some(c) => c.finish()?,
+                    None => Map::new(),
+                };
+                self.body = Some((map, fault));
+            }
+            Section::None => {}
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, s: &str) -> Result<(), GatewayError> {
+        match &mut self.section {
+            Section::Header(c) | Section::Body(Some(c), _) if self.depth >= 3 => c.text(s),
+            _ if s.trim().is_empty() => Ok(()),
+            _ if self.depth == 0 => Err(syntax("text outside the root element")),
+            _ => Err(GatewayError::UpstreamNotSoap(
+                "text directly inside Envelope or Body".into(),
+            )),
+        }
+    }
+
+    fn finish(self) -> Result<SoapResponse, GatewayError> {
+        if self.depth != 0 {
+            return Err(syntax("unexpected end of document (unclosed element)"));
+        }
+        let version = self
+            .version
+            .ok_or_else(|| GatewayError::UpstreamNotSoap("empty document".into()))?;
+        let (body, is_fault) = self
+            .body
+            .ok_or_else(|| GatewayError::UpstreamNotSoap("no Body".into()))?;
+        let outcome = if is_fault {
+            let fault = match body.into_iter().next() {
+                Some((_, Value::Object(m))) => m,
+                _ => Map::new(),
+            };
+            Outcome::Fault(read_fault(fault))
+        } else {
+            Outcome::Payload(unwrap_body(body, self.unwrap))
+        };
+        Ok(SoapResponse {
+            version,
+            header: self.header,
+            outcome,
+        })
+    }
+}
+
+static EMPTY: std::sync::LazyLock<Hints> = std::sync::LazyLock::new(Hints::default);
+
+/// Checks and converts the attributes of an element inside Header or Body.
+fn attributes(
+    reader: &NsReader<&[u8]>,
+    e: &BytesStart<'_>,
+    conv: &mut Converter<'_>,
+    limits: &XmlLimits,
+) -> Result<(), GatewayError> {
+    let (mut count, mut decls) = (0usize, 0usize);
+    for a in e.attributes().with_checks(false) {
+        let a = a.map_err(|err| syntax(&err.to_string()))?;
+        count += 1;
+        if count > limits.max_attributes {
+            return Err(xml("UPSTREAM_XML_ATTRS", "too many attributes on one element"));
+        }
+        if a.key.0.len() > limits.max_name_len {
+            return Err(xml("UPSTREAM_XML_NAME", "an attribute name is too long"));
+        }
+        if a.value.len() > limits.max_attr_value {
+            return Err(xml("UPSTREAM_XML_ATTR_VALUE", "an attribute value is too long"));
+        }
+        if a.key.as_namespace_binding().is_some() {
+            decls += 1;
+            if decls > limits.max_namespaces {
+                return Err(xml("UPSTREAM_XML_NAMESPACES", "too many namespace declarations"));
+            }
+            continue;
+        }
+        let (ns, local) = reader.resolver().resolve_attribute(a.key);
+        let local = local.into_inner();
+        let value = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|_| xml("UPSTREAM_XML_ENTITY", "an attribute uses an unknown entity"))?;
+        if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+            return Err(xml(
+                "UPSTREAM_XML_SYNTAX",
+                &format!("illegal character U+{:04X}", c as u32),
+            ));
+        }
+        match ns {
+            ResolveResult::Bound(n) if n.0 == NS_XSI => {
+                if local == "nil" && matches!(value.trim(), "true" | "1") {
+                    conv.nil();
+                }
+            }
+            _ => conv.attribute(local, value.into_owned()),
+        }
+    }
+    Ok(())
+}
+
+/// Resolves `&lt;`-style and `&#..;` references; anything else is a custom entity and refused.
+fn resolve_ref(r: &BytesRef<'_>) -> Result<String, GatewayError> {
+    if let Some(c) = r
+        .resolve_char_ref()
+        .map_err(|_| xml("UPSTREAM_XML_SYNTAX", "bad character reference"))?
+    {
+        if !is_xml_char(c) {
+            return Err(xml(
+                "UPSTREAM_XML_SYNTAX",
+                "character reference to an illegal character",
+            ));
+        }
+        return Ok(c.to_string());
+    }
+    let s = match &**r {
+        "lt" => "<",
+        "gt" => ">",
+        "amp" => "&",
+        "apos" => "'",
+        "quot" => "\"",
+        _ => return Err(xml("UPSTREAM_XML_ENTITY", "custom entities are not allowed")),
+    };
+    Ok(s.to_string())
+}
+
+/// Strips the single wrapper element of a document/literal response body.
+fn unwrap_body(mut body: Map<String, Value>, unwrap: bool) -> Value {
+    if !unwrap || body.len() != 1 {
+        return Value::Object(body);
+    }
+    let first = body.keys().next().cloned().unwrap_or_default();
+    match body.remove(&first).map(|v| (first, v)) {
+        Some((_, Value::Object(inner))) => Value::Object(inner),
+        Some((_, Value::String(s))) if s.trim().is_empty() => Value::Object(Map::new()),
+        Some((_, Value::Null)) => Value::Object(Map::new()),
+        Some((k, other)) => {
+            let mut m = Map::new();
+            m.insert(k, other);
+            Value::Object(m)
+        }
+        None => Value::Object(Map::new()),
+    }
+}
+
+/// Reads a Fault (1.1 `faultcode`/`faultstring`/`detail` or 1.2 `Code`/`Reason`/`Detail`).
+fn read_fault(fault: Map<String, Value>) -> Fault {
+    let text = |v: Option<&Value>| -> Option<String> {
+        match v? {
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Object(o) => o
+                .get("#text")
+                .and_then(Value::as_str)
+                .map(|s| s.trim().to_string()),
+            Value::Array(a) => a.first().and_then(|f| match f {
+                Value::String(s) => Some(s.trim().to_string()),
+                Value::Object(o) => o
+                    .get("#text")
+                    .and_then(Value::as_str)
+                    .map(|s| s.trim().to_string()),
+                _ => None,
+            }),
+            _ => None,
+        }
+    };
+    let mut f = Fault::default();
+    if let Some(code) = text(fault.get("faultcode")) {
+        f.code = local_part(&code);
+    } else if let Some(Value::Object(code)) = fault.get("Code") {
+        f.code = text(code.get("Value"))
+            .map(|c| local_part(&c))
+            .unwrap_or_default();
+        let mut sub = code.get("Subcode");
+        while let Some(Value::Object(s)) = sub {
+            if let Some(v) = text(s.get("Value")) {
+                f.subcodes.push(local_part(&v));
+            }
+            sub = s.get("Subcode");
+        }
+    }
+    f.message = text(fault.get("faultstring"))
+        .or_else(|| match fault.get("Reason") {
+            Some(Value::Object(r)) => text(r.get("Text")),
+            other => text(other),
+        })
+        .unwrap_or_default();
+    if let Some(Value::Object(d)) = fault.get("detail").or_else(|| fault.get("Detail")) {
+        f.detail_name = d.keys().find(|k| !k.starts_with(['@', '#'])).cloned();
+        f.detail = Some(Value::Object(d.clone()));
+    }
+    f
+}
+
+fn local_part(qname: &str) -> String {
+    qname.split_once(':').map_or(qname, |(_, l)| l).trim().to_string()
+}
+
+fn xml(code: &'static str, message: &str) -> GatewayError {
+    GatewayError::UpstreamXml {
+        code,
+        message: message.to_string(),
+    }
+}
+
+fn syntax(message: &str) -> GatewayError {
+    xml("UPSTREAM_XML_SYNTAX", message)
+}
