@@ -1,1 +1,226 @@
-fn main() {}
+//! Mediation hot paths: SOAP response XML -> JSON, and JSON -> SOAP request via a template,
+//! each measured next to a floor (a bare quick-xml pass, a bare `serde_json::to_string`).
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use handlebars::Context;
+use quick_xml::events::Event;
+use quick_xml::NsReader;
+use serde_json::{json, Value};
+use soapgate::config::Diagnostics;
+use soapgate::mapping::request::Templates;
+use soapgate::soap::convert::{Hints, ScalarType};
+use soapgate::soap::parse::{parse, Outcome, XmlLimits};
+use std::fmt::Write;
+use std::hint::black_box;
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * 1024;
+
+/// The two payload sizes every group is measured at.
+const SIZES: [(&str, usize, usize); 2] = [("1KiB", KIB, 100), ("1MiB", MIB, 20)];
+
+// ---------------------------------------------------------------------------------------------
+// XML -> JSON
+// ---------------------------------------------------------------------------------------------
+
+/// One `order` of a document/literal `GetOrdersResponse`: attributes, an entity reference,
+/// a typed total with an attribute, an `xsi:nil`, a nested object and 1..=3 `lines/line`.
+fn push_order(xml: &mut String, i: usize) {
+    let status = ["open", "shipped", "cancelled"][i % 3];
+    let paid = i % 2 == 0;
+    write!(
+        xml,
+        r#"<m:order id="ORD-{i:06}" status="{status}">
+<m:orderId>{i}</m:orderId>
+<m:customer>Smith &amp; Sons Ltd &lt;{i}&gt;</m:customer>
+<m:placedAt>2024-03-{day:02}T10:15:00Z</m:placedAt>
+<m:total currency="GBP">{total}.{cents:02}</m:total>
+<m:paid>{paid}</m:paid>
+"#,
+        day = i % 28 + 1,
+        total = 10 + i % 990,
+        cents = i % 100,
+    )
+    .expect("write to String");
+    if i % 3 == 0 {
+        xml.push_str("<m:note xsi:nil=\"true\"/>\n");
+    } else {
+        writeln!(xml, "<m:note>Leave at door {i}</m:note>").expect("write to String");
+    }
+    xml.push_str(
+        "<m:shipTo><m:city>London</m:city><m:postcode>SW1A 1AA</m:postcode></m:shipTo>\n<m:lines>\n",
+    );
+    for n in 1..=(i % 3 + 1) {
+        write!(
+            xml,
+            r#"<m:line no="{n}"><m:sku>SKU-{sku:05}</m:sku><m:quantity>{qty}</m:quantity><m:unitPrice>{p}.99</m:unitPrice></m:line>
+"#,
+            sku = (i * 7 + n) % 100_000,
+            qty = n * 2,
+            p = n + i % 50,
+        )
+        .expect("write to String");
+    }
+    xml.push_str("</m:lines>\n</m:order>\n");
+}
+
+/// A SOAP 1.1 `GetOrdersResponse` of about `target` bytes (it stops at the first order past it).
+fn soap_response(target: usize) -> Vec<u8> {
+    const HEAD: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<soap:Body>
+<m:GetOrdersResponse xmlns:m="urn:example:orders">
+"#;
+    const TAIL: &str = "</m:GetOrdersResponse>\n</soap:Body>\n</soap:Envelope>\n";
+    let mut xml = String::with_capacity(target + 1024);
+    xml.push_str(HEAD);
+    let mut i = 0;
+    while xml.len() + TAIL.len() < target {
+        push_order(&mut xml, i);
+        i += 1;
+    }
+    xml.push_str(TAIL);
+    xml.into_bytes()
+}
+
+/// The hints a route for `GetOrders` would declare (paths below the unwrapped wrapper).
+fn order_hints() -> Hints {
+    let arrays = ["order", "order/lines/line"].map(String::from);
+    let types = [
+        ("order/orderId", ScalarType::Integer),
+        ("order/total", ScalarType::Decimal),
+        ("order/paid", ScalarType::Boolean),
+        ("order/lines/line/quantity", ScalarType::Integer),
+        ("order/lines/line/unitPrice", ScalarType::Decimal),
+    ]
+    .map(|(p, t)| (p.to_string(), t));
+    Hints::new(&arrays, &types).expect("valid hints")
+}
+
+/// The floor: one namespace-resolving quick-xml pass that only looks at each event.
+fn bare_quick_xml(bytes: &[u8]) {
+    let mut reader = NsReader::from_reader(bytes);
+    reader.config_mut().expand_empty_elements = true;
+    loop {
+        let (ns, event) = reader.read_resolved_event().expect("well-formed XML");
+        if matches!(event, Event::Eof) {
+            break;
+        }
+        black_box((ns, event));
+    }
+}
+
+fn bench_xml_to_json(c: &mut Criterion) {
+    // The 1 MiB document has ~1,500 orders under one wrapper; the default child limit is 10,000.
+    let limits = XmlLimits {
+        max_children: 1_000_000,
+        ..Default::default()
+    };
+    let untyped = Hints::default();
+    let hinted = order_hints();
+    for (label, target, samples) in SIZES {
+        let xml = soap_response(target);
+        for hints in [&untyped, &hinted] {
+            let res = parse(&xml, &limits, hints, true).expect("the generated response parses");
+            assert!(matches!(res.outcome, Outcome::Payload(_)), "not a payload");
+        }
+        let mut group = c.benchmark_group(format!("xml_to_json/{label}"));
+        group.throughput(Throughput::Bytes(xml.len() as u64));
+        group.sample_size(samples);
+        group.bench_function("bare_quick_xml", |b| b.iter(|| bare_quick_xml(black_box(&xml))));
+        group.bench_function("untyped", |b| {
+            b.iter(|| parse(black_box(&xml), &limits, &untyped, true).expect("parses"))
+        });
+        group.bench_function("hinted", |b| {
+            b.iter(|| parse(black_box(&xml), &limits, &hinted, true).expect("parses"))
+        });
+        group.finish();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON -> SOAP request (template render)
+// ---------------------------------------------------------------------------------------------
+
+/// What a user writes for `CreateOrder`: a loop, `default`, `upper` and `format_number`.
+const CREATE_ORDER: &str = r#"<c:CreateOrder xmlns:c="{{ns}}">
+  <c:customerId>{{path.id}}</c:customerId>
+  <c:currency>{{upper (default body.currency "GBP")}}</c:currency>
+  <c:reference>{{body.reference}}</c:reference>
+  <c:lines>
+    {{#each body.lines}}
+    <c:line>
+      <c:sku>{{upper this.sku}}</c:sku>
+      <c:quantity>{{this.quantity}}</c:quantity>
+      <c:unitPrice>{{format_number this.unitPrice 2}}</c:unitPrice>
+      <c:note>{{default this.note "none"}}</c:note>
+    </c:line>
+    {{/each}}
+  </c:lines>
+</c:CreateOrder>
+"#;
+
+/// One order line of the JSON request body; every other note is null (so `default` kicks in).
+fn order_line(i: usize) -> Value {
+    json!({
+        "sku": format!("sku-{:05}", i % 100_000),
+        "quantity": i % 9 + 1,
+        "unitPrice": 1.5 + (i % 200) as f64 * 0.25,
+        "note": if i % 2 == 0 { Value::Null } else { json!(format!("gift wrap & card #{i}")) },
+    })
+}
+
+/// A `CreateOrder` body whose JSON text is about `target` bytes (~100 bytes per line).
+fn order_body(target: usize) -> Value {
+    let mut lines = Vec::new();
+    let mut len = 0;
+    while len < target {
+        let line = order_line(lines.len());
+        len += serde_json::to_string(&line).expect("serializes").len() + 1;
+        lines.push(line);
+    }
+    json!({ "currency": null, "reference": "PO-2024-0001 <urgent>", "lines": lines })
+}
+
+fn bench_template_render(c: &mut Criterion) {
+    let mut templates = Templates::new();
+    let mut diagnostics = Diagnostics::default();
+    let compiled = templates.compile("create_order", CREATE_ORDER, "bench", &mut diagnostics);
+    assert!(compiled, "template does not compile: {:?}", diagnostics.errors);
+
+    let mut group = c.benchmark_group("template_render");
+    for (label, target, samples) in SIZES {
+        let body = order_body(target);
+        let ctx = Context::from(json!({
+            "path": { "id": "C-1001" },
+            "body": body.clone(),
+            "ns": "urn:example:orders",
+        }));
+        let json_len = serde_json::to_string(&body).expect("serializes").len();
+        templates
+            .render("create_order", &ctx)
+            .expect("the template renders");
+        configure(&mut group, json_len, samples);
+        group.bench_function(format!("serde_json_to_string/{label}"), |b| {
+            b.iter(|| serde_json::to_string(black_box(&body)).expect("serializes"))
+        });
+        group.bench_function(format!("render/{label}"), |b| {
+            b.iter(|| {
+                templates
+                    .render("create_order", black_box(&ctx))
+                    .expect("renders")
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Throughput is the JSON body's size, so render and its floor are comparable.
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bytes: usize, samples: usize) {
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(samples);
+}
+
+criterion_group!(benches, bench_xml_to_json, bench_template_render);
+criterion_main!(benches);

@@ -436,3 +436,7 @@ fn xml(code: &'static str, message: &str) -> GatewayError {
 fn syntax(message: &str) -> GatewayError {
     xml("UPSTREAM_XML_SYNTAX", message)
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

@@ -1,1 +1,20 @@
+//! Shared test helpers: the fake SOAP backend, the in-process test gateway, fixtures.
+
 pub mod fake_soap;
+pub mod gateway;
+
+use std::path::PathBuf;
+
+/// Path of a file under `tests/fixtures/`.
+#[allow(dead_code)]
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// Path of a file in the repository.
+#[allow(dead_code)]
+pub fn repo(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}

@@ -1,0 +1,11 @@
+//! Integration tests, one module per area.
+
+mod backend;
+mod config;
+mod envelopes;
+mod faults;
+mod logging;
+mod responses;
+mod routing;
+mod spyne;
+mod templates;

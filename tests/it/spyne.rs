@@ -1,0 +1,1 @@
+//! spyne tests.
