@@ -8,7 +8,7 @@ use crate::soap::SoapVersion;
 use actix_web::http::header;
 use awc::error::{ConnectError, PayloadError, SendRequestError};
 use bytes::Bytes;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// A service's backend endpoints and how to talk to them.
@@ -19,6 +19,19 @@ pub struct BackendSpec {
     pub timeout: Duration,
     pub namespace: Option<String>,
     next: AtomicUsize,
+    /// Per URL: may its connections be reused? Learned from the first response (see [`Reuse`]).
+    reuse: Vec<AtomicU8>,
+}
+
+/// Whether a backend keeps connections open. Until a response shows HTTP/1.1 (or an explicit
+/// HTTP/1.0 keep-alive), requests carry `Connection: close`: awc would otherwise pool an
+/// HTTP/1.0 connection the server is closing, and the next request on it would be lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Reuse {
+    Unknown = 0,
+    KeepAlive = 1,
+    Close = 2,
 }
 
 /// What the backend sent back.
@@ -76,14 +89,43 @@ impl BackendSpec {
             timeout: duration_or(&raw.timeout, s.backend_total_timeout, file, "backend.timeout", d),
             namespace: raw.namespace.clone(),
             next: AtomicUsize::new(0),
+            reuse: raw
+                .urls
+                .iter()
+                .map(|_| AtomicU8::new(Reuse::Unknown as u8))
+                .collect(),
         }
     }
 
     /// URLs in the order to try them: round-robin start, then the others for failover.
-    fn rotation(&self) -> impl Iterator<Item = &str> {
+    fn rotation(&self) -> impl Iterator<Item = usize> {
         let n = self.urls.len().max(1);
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
-        (0..self.urls.len()).map(move |i| self.urls[(start + i) % n].as_str())
+        (0..self.urls.len()).map(move |i| (start + i) % n)
+    }
+
+    fn may_reuse(&self, i: usize) -> bool {
+        self.reuse
+            .get(i)
+            .is_some_and(|r| r.load(Ordering::Relaxed) == Reuse::KeepAlive as u8)
+    }
+
+    fn learn_reuse(&self, i: usize, version: awc::http::Version, headers: &awc::http::header::HeaderMap) {
+        let says = |token: &str| {
+            headers
+                .get(header::CONNECTION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        };
+        let keep = if version == awc::http::Version::HTTP_10 {
+            says("keep-alive")
+        } else {
+            !says("close")
+        };
+        let state = if keep { Reuse::KeepAlive } else { Reuse::Close };
+        if let Some(r) = self.reuse.get(i) {
+            r.store(state as u8, Ordering::Relaxed);
+        }
     }
 }
 
@@ -110,8 +152,9 @@ pub async fn call(
     limit: usize,
 ) -> Result<BackendReply, GatewayError> {
     let mut last = String::from("no backend URL");
-    for url in spec.rotation() {
-        let attempt = send_one(client, spec, url, env, correlation_id, limit);
+    for i in spec.rotation() {
+        let url = spec.urls[i].as_str();
+        let attempt = send_one(client, spec, i, env, correlation_id, limit);
         match actix_rt::time::timeout(spec.timeout, attempt).await {
             Err(_) => return Err(GatewayError::UpstreamTimeout(spec.timeout.as_millis())),
             Ok(Err(Attempt::Connect(e))) => {
@@ -133,13 +176,13 @@ enum Attempt {
 async fn send_one(
     client: &awc::Client,
     spec: &BackendSpec,
-    url: &str,
+    i: usize,
     env: &Envelope,
     correlation_id: &str,
     limit: usize,
 ) -> Result<BackendReply, Attempt> {
     let mut req = client
-        .post(url)
+        .post(spec.urls[i].as_str())
         .timeout(spec.timeout)
         .insert_header((header::CONTENT_TYPE, env.content_type.as_str()))
         .insert_header(("X-Correlation-ID", correlation_id))
@@ -147,10 +190,14 @@ async fn send_one(
     if let Some(a) = &env.soap_action {
         req = req.insert_header(("SOAPAction", a.as_str()));
     }
+    if !spec.may_reuse(i) {
+        req = req.insert_header((header::CONNECTION, "close"));
+    }
     let mut resp = req
         .send_body(env.body.clone())
         .await
         .map_err(|e| send_error(e, spec.timeout))?;
+    spec.learn_reuse(i, resp.version(), resp.headers());
     let status = resp.status().as_u16();
     let content_type = resp
         .headers()
@@ -173,6 +220,10 @@ async fn send_one(
 fn send_error(e: SendRequestError, timeout: Duration) -> Attempt {
     match e {
         SendRequestError::Connect(ConnectError::Timeout) => Attempt::Connect("connect timeout".into()),
+        // The request went out on a connection the server then closed: not safe to resend.
+        SendRequestError::Connect(ConnectError::Disconnected) => Attempt::Failed(
+            GatewayError::UpstreamProtocol("connection closed before a response".into()),
+        ),
         SendRequestError::Connect(c) => Attempt::Connect(c.to_string()),
         SendRequestError::Timeout => Attempt::Failed(GatewayError::UpstreamTimeout(timeout.as_millis())),
         other => Attempt::Failed(GatewayError::UpstreamProtocol(other.to_string())),

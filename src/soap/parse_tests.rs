@@ -170,3 +170,13 @@ fn invalid_utf8_is_an_error_not_a_panic() {
     bytes[at] = 0xff;
     assert!(parse(&bytes, &XmlLimits::default(), &Hints::default(), true).is_err());
 }
+
+#[test]
+fn issue_2_empty_parent_of_a_hinted_array_gives_an_empty_array() {
+    let hints = Hints::new(&["R/tags/string".into()], &[]).expect("hints");
+    let xml = env11("<c:W><c:R><c:sku>C</c:sku><c:tags/></c:R></c:W>");
+    assert_eq!(
+        payload(&xml, &hints).expect("converts"),
+        json!({"R": {"sku": "C", "tags": {"string": []}}})
+    );
+}

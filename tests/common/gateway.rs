@@ -66,6 +66,7 @@ impl GatewayBuilder {
     /// Starts the gateway on the current actix runtime.
     pub fn start(self) -> TestGateway {
         let (dir, cfg) = self.write();
+        soapgate::logging::init(soapgate::config::LogFormat::Text, "warn");
         let gw = Arc::new(Gateway::load(cfg.clone()).unwrap_or_else(|e| panic!("config errors: {e:#?}")));
         let (server, addrs) = soapgate::server::rest_server(gw.clone(), "127.0.0.1:0").expect("bind");
         let handle = server.handle();

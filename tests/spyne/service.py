@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Spyne-based SOAP backend used by soapgate end-to-end tests.
 
-Usage: python service.py <port>     (port 0 = pick a free port)
+Usage: python service.py <port> [--exit-on-stdin-eof]   (port 0 = pick a free port)
 
 Serves on 127.0.0.1:
   /soap11        SOAP 1.1 endpoint   (WSDL: /soap11?wsdl)
@@ -145,6 +145,8 @@ def dispatcher(environ, start_response):
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The default backlog of 5 drops SYNs when tests call in parallel.
+    request_queue_size = 128
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -174,6 +176,14 @@ def main(argv):
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+
+    if "--exit-on-stdin-eof" in argv:
+        # The test harness holds our stdin open; when it exits (even killed), stop too.
+        def _watch_stdin():
+            sys.stdin.read()
+            _stop(None, None)
+
+        threading.Thread(target=_watch_stdin, daemon=True).start()
 
     sys.stdout.write("READY %d\n" % httpd.server_port)
     sys.stdout.flush()
