@@ -2,6 +2,7 @@
 
 mod backend;
 mod config;
+mod demo;
 mod envelopes;
 mod faults;
 mod logging;
