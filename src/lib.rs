@@ -14,3 +14,4 @@ pub mod pipeline; // run(): the request flow
 pub mod router; // method + path templates -> route
 pub mod server; // actix transport: middleware, body cap, handler
 pub mod soap; // envelopes and the bounded streaming parser
+pub mod wsdl; // WSDL 1.1 + XSD loading into a compiled model; typed mediation

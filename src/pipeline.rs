@@ -3,6 +3,7 @@
 use crate::backend::{self, BackendReply};
 use crate::config::{Route, Settings, Snapshot};
 use crate::error::GatewayError;
+use crate::mapping::request::Templates;
 use crate::router::Matched;
 use crate::soap::envelope::{self, Envelope};
 use crate::soap::parse::{self, Outcome};
@@ -133,7 +134,7 @@ fn request_json(ex: &Exchange) -> Result<Value, GatewayError> {
 }
 
 /// The template context: `path`, `query`, allow-listed `headers`, `body`, `correlation_id`.
-fn template_context(m: &Matched, route: &Route, ex: &Exchange, body: Value) -> Context {
+fn template_context(m: &Matched, route: &Route, ex: &Exchange, body: Value) -> Result<Context, GatewayError> {
     let mut query = Map::new();
     for (k, v) in form_urlencoded(&ex.query) {
         query.entry(k).or_insert(Value::String(v));
@@ -144,7 +145,7 @@ fn template_context(m: &Matched, route: &Route, ex: &Exchange, body: Value) -> C
             headers.insert(name.as_str().to_string(), Value::String(v.to_string()));
         }
     }
-    Context::from(json!({
+    Templates::prepare(json!({
         "path": m.params,
         "query": query,
         "headers": headers,
@@ -163,7 +164,7 @@ fn form_urlencoded(q: &str) -> Vec<(String, String)> {
 /// Step 7.
 fn render(snap: &Snapshot, m: &Matched, ex: &Exchange, body: Value) -> Result<Envelope, GatewayError> {
     let route = &m.route;
-    let ctx = template_context(m, route, ex, body);
+    let ctx = template_context(m, route, ex, body)?;
     let body_xml = snap.templates.render(&route.body_template, &ctx)?;
     let header_xml = match &route.header_template {
         Some(h) => Some(snap.templates.render(h, &ctx)?),

@@ -198,10 +198,16 @@ fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path, diag: &mut Diagnostics
                 "remove or rename the key; the message lists the accepted keys"
             } else if msg.contains("missing field") {
                 "add the required key"
+            } else if msg.contains("duplicate") {
+                "keep one of the repeated keys"
             } else {
                 "correct the value's type or syntax"
             };
             let key = if key == "." { String::new() } else { key };
+            let msg = msg
+                .strip_prefix(&format!("{key}: "))
+                .map(str::to_string)
+                .unwrap_or(msg);
             diag.error_at(&file, &key, line, msg, fix);
             None
         }
@@ -337,13 +343,7 @@ fn build_settings(raw: &RawGateway, file: &str, d: &mut Diagnostics) -> Settings
         workers: count_or(raw.workers, default_workers(), file, "workers", d),
         log_format,
         log_level: raw.logging.level.clone().unwrap_or_else(|| "info".into()),
-        request_body_limit: size_or(
-            &raw.limits.request_body,
-            256 * 1024,
-            file,
-            "limits.request_body",
-            d,
-        ),
+        request_body_limit: body_limit(&raw.limits.request_body, file, d),
         backend_response_limit: size_or(
             &raw.limits.backend_response,
             8 << 20,
@@ -381,6 +381,18 @@ fn build_settings(raw: &RawGateway, file: &str, d: &mut Diagnostics) -> Settings
             d,
         ),
     }
+}
+
+/// Hard cap on request bodies (THREATS.md): configurable below it, never above.
+pub const REQUEST_BODY_HARD_CAP: usize = 1024 * 1024;
+
+fn body_limit(q: &Option<Quantity>, file: &str, d: &mut Diagnostics) -> usize {
+    let v = size_or(q, 256 * 1024, file, "limits.request_body", d);
+    if v > REQUEST_BODY_HARD_CAP {
+        let msg = format!("{v} bytes is above the hard cap of {REQUEST_BODY_HARD_CAP} bytes");
+        d.error(file, "limits.request_body", msg, "use at most 1MiB");
+    }
+    v.min(REQUEST_BODY_HARD_CAP)
 }
 
 fn default_workers() -> usize {

@@ -10,6 +10,9 @@ use std::fmt::Write;
 
 type HelperFn = fn(&[Value], &Value) -> Result<Value, String>;
 
+/// Prefix of a helper error caused by the template (bad format string), not by request data.
+const TEMPLATE_ERROR: &str = "template: ";
+
 /// A value-returning helper; its result is escaped like any `{{value}}`.
 struct ValueHelper(HelperFn);
 
@@ -24,7 +27,11 @@ impl HelperDef for ValueHelper {
         let params: Vec<Value> = h.params().iter().map(|p| p.value().clone()).collect();
         (self.0)(&params, ctx.data())
             .map(ScopedJson::Derived)
-            .map_err(|m| RenderErrorReason::Other(format!("{INPUT_ERROR}{}: {m}", h.name())).into())
+            .map_err(|m| match m.strip_prefix(TEMPLATE_ERROR) {
+                // The template itself is wrong (a 500, not the client's fault).
+                Some(m) => RenderErrorReason::Other(format!("{}: {m}", h.name())).into(),
+                None => RenderErrorReason::Other(format!("{INPUT_ERROR}{}: {m}", h.name())).into(),
+            })
     }
 }
 
@@ -95,7 +102,7 @@ fn format_date(p: &[Value], _: &Value) -> Result<Value, String> {
     };
     let when = parse_when(arg(p, 0)?)?;
     let mut out = String::new();
-    write!(out, "{}", when.format(fmt)).map_err(|_| format!("bad date format `{fmt}`"))?;
+    write!(out, "{}", when.format(fmt)).map_err(|_| format!("{TEMPLATE_ERROR}bad date format `{fmt}`"))?;
     Ok(Value::String(out))
 }
 
@@ -112,7 +119,7 @@ fn parse_when(v: &Value) -> Result<DateTime<Utc>, String> {
                 NaiveDate::parse_from_str(s, "%Y-%m-%d")
                     .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
             })
-            .map_err(|_| format!("`{}` is not a date (use RFC 3339 or YYYY-MM-DD)", truncate(s))),
+            .map_err(|_| "the value is not a date (use RFC 3339 or YYYY-MM-DD)".to_string()),
         other => Err(format!("expects a date, got {}", kind(other))),
     }
 }
@@ -128,7 +135,7 @@ fn format_number(p: &[Value], _: &Value) -> Result<Value, String> {
         Value::String(s) => s
             .trim()
             .parse::<f64>()
-            .map_err(|_| format!("`{}` is not a number", truncate(s)))?,
+            .map_err(|_| "the value is not a number".to_string())?,
         other => return Err(format!("expects a number, got {}", kind(other))),
     };
     if !n.is_finite() {
@@ -175,10 +182,6 @@ fn xsd_boolean(p: &[Value], _: &Value) -> Result<Value, String> {
     Ok(Value::String(b.to_string()))
 }
 
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +218,6 @@ mod tests {
             .render_template("{{format_date d \"%Q\"}}", &json!({"d": "2024-01-01"}))
             .expect_err("bad format");
         assert!(err.to_string().contains("bad date format"), "{err}");
+        assert!(!err.to_string().contains(INPUT_ERROR), "{err}");
     }
 }

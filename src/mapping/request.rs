@@ -81,10 +81,29 @@ impl Templates {
         }
     }
 
-    /// Renders a template after checking that every string in the context is legal XML 1.0.
+    /// Checks that every string of a request context is legal XML 1.0 and marks the strings that
+    /// could be mistaken for a rendered object or array (see [`xml_escape`]).
+    pub fn prepare(mut data: Value) -> Result<Context, GatewayError> {
+        prepare_value(&mut data)?;
+        Ok(Context::from(data))
+    }
+
+    /// Renders a template over a context made by [`Templates::prepare`].
     pub fn render(&self, name: &str, ctx: &Context) -> Result<String, GatewayError> {
-        check_xml_chars(ctx.data())?;
-        self.registry.render_with_context(name, ctx).map_err(render_error)
+        let out = self
+            .registry
+            .render_with_context(name, ctx)
+            .map_err(render_error)?;
+        if out.contains(NOT_TEXT) {
+            return Err(GatewayError::TemplateInput(
+                "an object or array was given where the template expects a single value".into(),
+            ));
+        }
+        Ok(if out.contains(LITERAL) {
+            out.replace(LITERAL, "")
+        } else {
+            out
+        })
     }
 }
 
@@ -121,8 +140,45 @@ fn find_raw_output(source: &str) -> Option<(usize, &'static str)> {
     None
 }
 
+/// Marks a request string that starts with `[` (so it cannot be confused with the `[object]` or
+/// `[a, b]` text Handlebars renders for objects and arrays). U+FFFE never survives
+/// [`check_xml_chars`], so it cannot come from a client.
+const LITERAL: char = '\u{FFFE}';
+/// Left by [`xml_escape`] where an object or array was rendered as a value.
+const NOT_TEXT: char = '\u{FFFF}';
+
+fn prepare_value(v: &mut Value) -> Result<(), GatewayError> {
+    match v {
+        Value::String(s) => {
+            check_str(s)?;
+            if s.starts_with('[') {
+                s.insert(0, LITERAL);
+            }
+            Ok(())
+        }
+        Value::Array(a) => a.iter_mut().try_for_each(prepare_value),
+        Value::Object(o) => o.iter_mut().try_for_each(|(k, v)| {
+            check_str(k)?;
+            prepare_value(v)
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_str(s: &str) -> Result<(), GatewayError> {
+    match s.chars().find(|c| !is_xml_char(*c)) {
+        Some(c) => Err(GatewayError::XmlInvalidChar(c as u32)),
+        None => Ok(()),
+    }
+}
+
 /// Escapes a value so it is inert in element text and in single- or double-quoted attributes.
+/// Text Handlebars produced for an object or array (`[object]`, `[a, b]`) becomes a marker that
+/// [`Templates::render`] turns into `400 TEMPLATE_INPUT`.
 pub fn xml_escape(s: &str) -> String {
+    if s.starts_with('[') {
+        return NOT_TEXT.to_string();
+    }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
@@ -145,10 +201,7 @@ pub fn is_xml_char(c: char) -> bool {
 
 /// Rejects any string (or key) holding a character XML 1.0 cannot carry.
 pub fn check_xml_chars(v: &Value) -> Result<(), GatewayError> {
-    let check = |s: &str| match s.chars().find(|c| !is_xml_char(*c)) {
-        Some(c) => Err(GatewayError::XmlInvalidChar(c as u32)),
-        None => Ok(()),
-    };
+    let check = check_str;
     match v {
         Value::String(s) => check(s),
         Value::Array(a) => a.iter().try_for_each(check_xml_chars),
@@ -173,7 +226,7 @@ mod tests {
     }
 
     fn render(t: &Templates, v: Value) -> Result<String, GatewayError> {
-        t.render("t", &Context::from(v))
+        t.render("t", &Templates::prepare(v)?)
     }
 
     #[test]
@@ -206,6 +259,17 @@ mod tests {
             matches!(err, GatewayError::MissingField(ref p) if p.contains("nope")),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn objects_and_arrays_are_not_rendered_as_text_but_bracketed_strings_are() {
+        let t = compiled("<a>{{body.x}}</a>");
+        for bad in [json!({"k": 1}), json!([1, 2]), json!(["a"])] {
+            let err = render(&t, json!({"body": {"x": bad}})).expect_err("not text");
+            assert!(matches!(err, GatewayError::TemplateInput(_)), "{err:?}");
+        }
+        let out = render(&t, json!({"body": {"x": "[object]"}})).expect("a string");
+        assert_eq!(out, "<a>[object]</a>");
     }
 
     #[test]

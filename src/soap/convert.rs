@@ -77,9 +77,110 @@ fn normalize(p: &str) -> Result<String, String> {
     }
 }
 
-struct Frame {
+/// Decides the JSON shape of each element: by path hints, or by the compiled WSDL schema.
+pub trait Shaper {
+    /// Per-element context.
+    type Ctx;
+    /// Enters an element below `parent` (`None`: a direct child of the root, e.g. the wrapper).
+    fn enter(&mut self, parent: Option<&Self::Ctx>, ns: Option<&[u8]>, local: &str) -> Self::Ctx;
+    /// Applies `xsi:type="ns:local"` to the element just entered.
+    fn retype(&mut self, _ctx: &mut Self::Ctx, _ns: Option<&[u8]>, _local: &str) {}
+    /// Leaves the element (after its value was built).
+    fn leave(&mut self, _ctx: &Self::Ctx) {}
+    /// The element is always an array item.
+    fn many(&self, ctx: &Self::Ctx) -> bool;
+    /// Scalar type of the element's text.
+    fn scalar(&self, ctx: &Self::Ctx) -> Option<ScalarType>;
+    /// Calls `f` with each child name that must appear as `[]` when absent.
+    fn array_children(&self, ctx: &Self::Ctx, f: &mut dyn FnMut(&str));
+    /// How error messages name the element.
+    fn describe(&self, _ctx: &Self::Ctx, local: &str) -> String {
+        local.to_string()
+    }
+}
+
+/// The schema-less shaper: the convention plus per-route path hints.
+#[derive(Debug)]
+pub struct PathShaper<'a> {
+    hints: &'a Hints,
+    skip_first: bool,
+    path: String,
+}
+
+impl<'a> PathShaper<'a> {
+    /// `skip_first`: the first-level element (the doc/literal wrapper) does not count in paths.
+    pub fn new(hints: &'a Hints, skip_first: bool) -> PathShaper<'a> {
+        PathShaper {
+            hints,
+            skip_first,
+            path: String::new(),
+        }
+    }
+}
+
+/// Context of [`PathShaper`]: where the element's path starts and ends in the shared buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct PathCtx {
+    before: usize,
+    after: usize,
+}
+
+impl PathShaper<'_> {
+    fn at(&self, ctx: &PathCtx) -> &str {
+        self.path.get(..ctx.after).unwrap_or("")
+    }
+}
+
+impl Shaper for PathShaper<'_> {
+    type Ctx = PathCtx;
+
+    fn enter(&mut self, parent: Option<&PathCtx>, _ns: Option<&[u8]>, local: &str) -> PathCtx {
+        let before = self.path.len();
+        if !(self.skip_first && parent.is_none()) {
+            if !self.path.is_empty() {
+                self.path.push('/');
+            }
+            self.path.push_str(local);
+        }
+        PathCtx {
+            before,
+            after: self.path.len(),
+        }
+    }
+
+    fn leave(&mut self, ctx: &PathCtx) {
+        self.path.truncate(ctx.before);
+    }
+
+    fn many(&self, ctx: &PathCtx) -> bool {
+        !self.hints.arrays.is_empty() && self.hints.arrays.contains(self.at(ctx))
+    }
+
+    fn scalar(&self, ctx: &PathCtx) -> Option<ScalarType> {
+        if self.hints.types.is_empty() {
+            return None;
+        }
+        self.hints.types.get(self.at(ctx)).copied()
+    }
+
+    fn describe(&self, ctx: &PathCtx, local: &str) -> String {
+        let path = self.at(ctx);
+        if path.is_empty() { local } else { path }.to_string()
+    }
+
+    fn array_children(&self, ctx: &PathCtx, f: &mut dyn FnMut(&str)) {
+        if self.hints.array_children.is_empty() {
+            return;
+        }
+        for name in self.hints.array_children.get(self.at(ctx)).into_iter().flatten() {
+            f(name);
+        }
+    }
+}
+
+struct Frame<C> {
     key: String,
-    path_len: usize,
+    ctx: Option<C>,
     obj: Option<Map<String, Value>>,
     text: String,
     nil: bool,
@@ -87,58 +188,54 @@ struct Frame {
 }
 
 /// Builds JSON from start/attribute/text/end calls, one frame per open element.
-pub struct Converter<'a> {
-    hints: &'a Hints,
+pub struct Converter<'a, S: Shaper> {
+    shaper: S,
     limits: &'a XmlLimits,
-    skip_first: bool,
-    path: String,
-    stack: Vec<Frame>,
+    stack: Vec<Frame<S::Ctx>>,
 }
 
-impl<'a> Converter<'a> {
-    /// `skip_first`: the first-level element (the doc/literal wrapper) does not count in paths.
-    pub fn new(hints: &'a Hints, limits: &'a XmlLimits, skip_first: bool) -> Converter<'a> {
+impl<'a, S: Shaper> Converter<'a, S> {
+    /// A converter whose root is the element holding the payload (e.g. `soap:Body`).
+    pub fn new(shaper: S, limits: &'a XmlLimits) -> Converter<'a, S> {
         let root = Frame {
             key: String::new(),
-            path_len: 0,
+            ctx: None,
             obj: None,
             text: String::new(),
             nil: false,
             children: 0,
         };
         Converter {
-            hints,
+            shaper,
             limits,
-            skip_first,
-            path: String::new(),
             stack: vec![root],
         }
     }
 
-    /// Opens an element with this local name.
-    pub fn start(&mut self, local: &str) -> Result<(), GatewayError> {
-        let depth = self.stack.len();
+    /// Opens an element with this namespace and local name.
+    pub fn start(&mut self, ns: Option<&[u8]>, local: &str) -> Result<(), GatewayError> {
         let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
         parent.children += 1;
         if parent.children > self.limits.max_children {
             return Err(limit("UPSTREAM_XML_CHILDREN", "too many child elements"));
         }
-        let path_len = self.path.len();
-        if !(self.skip_first && depth == 1) {
-            if !self.path.is_empty() {
-                self.path.push('/');
-            }
-            self.path.push_str(local);
-        }
+        let ctx = self.shaper.enter(parent.ctx.as_ref(), ns, local);
         self.stack.push(Frame {
             key: local.to_string(),
-            path_len,
+            ctx: Some(ctx),
             obj: None,
             text: String::new(),
             nil: false,
             children: 0,
         });
         Ok(())
+    }
+
+    /// Applies `xsi:type` to the open element.
+    pub fn retype(&mut self, ns: Option<&[u8]>, local: &str) {
+        if let Some(Frame { ctx: Some(c), .. }) = self.stack.last_mut() {
+            self.shaper.retype(c, ns, local);
+        }
     }
 
     /// Adds an attribute (by local name) to the open element.
@@ -173,40 +270,40 @@ impl<'a> Converter<'a> {
             return Err(unbalanced());
         }
         let frame = self.stack.pop().ok_or_else(unbalanced)?;
-        let value = self.value_of(frame.obj, frame.text, frame.nil)?;
-        let is_array = self.hints.arrays.contains(&self.path);
-        self.path.truncate(frame.path_len);
+        let ctx = frame.ctx.ok_or_else(unbalanced)?;
+        let value = self.value_of(&ctx, &frame.key, frame.obj, frame.text, frame.nil);
+        let many = self.shaper.many(&ctx);
+        self.shaper.leave(&ctx);
         let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
-        insert(
-            parent.obj.get_or_insert_with(Map::new),
-            frame.key,
-            value,
-            is_array,
-        );
+        insert(parent.obj.get_or_insert_with(Map::new), frame.key, value?, many);
         Ok(())
     }
 
     fn value_of(
         &self,
+        ctx: &S::Ctx,
+        key: &str,
         obj: Option<Map<String, Value>>,
         text: String,
         nil: bool,
     ) -> Result<Value, GatewayError> {
-        let forced = self.hints.array_children.get(&self.path);
-        let ty = self.hints.types.get(&self.path).copied();
+        let ty = self.shaper.scalar(ctx);
+        let scalar = |text: String| scalar(text, ty, &self.shaper.describe(ctx, key));
         if nil && obj.is_none() {
             return Ok(Value::Null);
         }
-        if obj.is_none() && forced.is_none() {
-            return scalar(text, ty, &self.path);
+        let mut forced: Vec<String> = Vec::new();
+        self.shaper
+            .array_children(ctx, &mut |n| forced.push(n.to_string()));
+        if obj.is_none() && forced.is_empty() {
+            return scalar(text);
         }
         let mut obj = obj.unwrap_or_default();
-        for name in forced.into_iter().flatten() {
-            obj.entry(name.clone())
-                .or_insert_with(|| Value::Array(Vec::new()));
+        for name in forced {
+            obj.entry(name).or_insert_with(|| Value::Array(Vec::new()));
         }
         if !text.trim().is_empty() {
-            obj.insert("#text".into(), scalar(text, ty, &self.path)?);
+            obj.insert("#text".into(), scalar(text)?);
         }
         Ok(Value::Object(obj))
     }

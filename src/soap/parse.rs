@@ -1,11 +1,11 @@
 //! One bounded streaming quick-xml pass over a SOAP response: limits, envelope, Fault, JSON.
 
-use super::convert::{Converter, Hints};
+use super::convert::{Converter, Hints, PathShaper, Shaper};
 use super::{SoapVersion, NS_XSI};
 use crate::error::GatewayError;
 use crate::mapping::request::is_xml_char;
 use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::name::ResolveResult;
+use quick_xml::name::{QName, ResolveResult};
 use quick_xml::NsReader;
 use serde_json::{Map, Value};
 
@@ -65,20 +65,29 @@ pub struct SoapResponse {
     pub outcome: Outcome,
 }
 
-enum Section<'h> {
-    Header(Converter<'h>),
-    Body(Option<Converter<'h>>, bool),
+type PlainConverter<'h> = Converter<'h, PathShaper<'static>>;
+
+enum BodyState<'h, S: Shaper> {
+    /// Before the first element inside Body.
+    Waiting,
+    Payload(Converter<'h, S>),
+    Fault(PlainConverter<'h>),
+}
+
+enum Section<'h, S: Shaper> {
+    Header(PlainConverter<'h>),
+    Body(BodyState<'h, S>),
     None,
 }
 
-struct State<'h> {
-    hints: &'h Hints,
+struct State<'h, S: Shaper> {
+    shaper: Option<S>,
     limits: &'h XmlLimits,
     unwrap: bool,
     depth: usize,
     version: Option<SoapVersion>,
     envelope_closed: bool,
-    section: Section<'h>,
+    section: Section<'h, S>,
     header: Option<Value>,
     body: Option<(Map<String, Value>, bool)>,
 }
@@ -90,10 +99,20 @@ pub fn parse(
     hints: &Hints,
     unwrap: bool,
 ) -> Result<SoapResponse, GatewayError> {
+    parse_with(bytes, limits, PathShaper::new(hints, unwrap), unwrap)
+}
+
+/// Like [`parse`], with any [`Shaper`] deciding arrays and types (e.g. the WSDL schema).
+pub fn parse_with<S: Shaper>(
+    bytes: &[u8],
+    limits: &XmlLimits,
+    shaper: S,
+    unwrap: bool,
+) -> Result<SoapResponse, GatewayError> {
     let mut reader = NsReader::from_reader(bytes);
     reader.config_mut().expand_empty_elements = true;
     let mut st = State {
-        hints,
+        shaper: Some(shaper),
         limits,
         unwrap,
         depth: 0,
@@ -104,11 +123,11 @@ pub fn parse(
         body: None,
     };
     loop {
-        let (ns, event) = reader.read_resolved_event().map_err(|e| syntax(&e.to_string()))?;
+        let event = reader.read_event().map_err(|e| syntax(&e.to_string()))?;
         match event {
             Event::Start(e) => {
-                let ns = ns_bytes(&ns);
-                st.start(&reader, &e, ns.as_deref())?;
+                let (ns, _) = reader.resolver().resolve_element(e.name());
+                st.start(&reader, &e, ns_of(&ns))?
             }
             Event::End(_) => st.end()?,
             Event::Text(t) => st.text(&t.xml10_content())?,
@@ -122,14 +141,14 @@ pub fn parse(
     st.finish()
 }
 
-fn ns_bytes(ns: &ResolveResult<'_>) -> Option<Vec<u8>> {
+fn ns_of<'a>(ns: &'a ResolveResult<'_>) -> Option<&'a [u8]> {
     match ns {
-        ResolveResult::Bound(n) => Some(n.0.as_bytes().to_vec()),
+        ResolveResult::Bound(n) => Some(n.0.as_bytes()),
         _ => None,
     }
 }
 
-impl<'h> State<'h> {
+impl<'h, S: Shaper> State<'h, S> {
     fn start(
         &mut self,
         reader: &NsReader<&[u8]>,
@@ -170,10 +189,8 @@ impl<'h> State<'h> {
     fn open_section(&mut self, local: &str, ns: Option<&[u8]>) -> Result<(), GatewayError> {
         let in_env = ns.and_then(SoapVersion::from_namespace) == self.version;
         self.section = match local {
-            "Header" if in_env && self.body.is_none() => {
-                Section::Header(Converter::new(&EMPTY, self.limits, false))
-            }
-            "Body" if in_env && self.body.is_none() => Section::Body(None, false),
+            "Header" if in_env && self.body.is_none() => Section::Header(plain(self.limits, false)),
+            "Body" if in_env && self.body.is_none() => Section::Body(BodyState::Waiting),
             _ => {
                 return Err(GatewayError::UpstreamNotSoap(format!(
                     "unexpected `{local}` in Envelope"
@@ -190,25 +207,22 @@ impl<'h> State<'h> {
         local: &str,
         ns: Option<&[u8]>,
     ) -> Result<(), GatewayError> {
-        let first_in_body = self.depth == 3;
-        let conv = match &mut self.section {
-            Section::Header(c) => c,
-            Section::Body(slot, is_fault) => {
-                if slot.is_none() && first_in_body {
-                    *is_fault = local == "Fault" && ns.and_then(SoapVersion::from_namespace) == self.version;
-                    let (hints, unwrap) = if *is_fault {
-                        (&*EMPTY, true)
-                    } else {
-                        (self.hints, self.unwrap)
-                    };
-                    *slot = Some(Converter::new(hints, self.limits, unwrap));
-                }
-                slot.as_mut().ok_or_else(|| syntax("unbalanced Body"))?
+        if let Section::Body(state @ BodyState::Waiting) = &mut self.section {
+            let is_fault = local == "Fault" && ns.and_then(SoapVersion::from_namespace) == self.version;
+            *state = if is_fault {
+                BodyState::Fault(plain(self.limits, true))
+            } else {
+                let shaper = self.shaper.take().ok_or_else(|| syntax("more than one Body"))?;
+                BodyState::Payload(Converter::new(shaper, self.limits))
+            };
+        }
+        match &mut self.section {
+            Section::Header(c) | Section::Body(BodyState::Fault(c)) => {
+                child(reader, e, c, ns, local, self.limits)
             }
-            Section::None => return Err(syntax("element outside Header or Body")),
-        };
-        conv.start(local)?;
-        attributes(reader, e, conv, self.limits)
+            Section::Body(BodyState::Payload(c)) => child(reader, e, c, ns, local, self.limits),
+            _ => Err(syntax("element outside Header or Body")),
+        }
     }
 
     fn end(&mut self) -> Result<(), GatewayError> {
@@ -217,7 +231,8 @@ impl<'h> State<'h> {
             1 => self.envelope_closed = true,
             2 => self.close_section()?,
             _ => match &mut self.section {
-                Section::Header(c) | Section::Body(Some(c), _) => c.end()?,
+                Section::Header(c) | Section::Body(BodyState::Fault(c)) => c.end()?,
+                Section::Body(BodyState::Payload(c)) => c.end()?,
                 _ => return Err(syntax("unbalanced end tag")),
             },
         }
@@ -228,26 +243,30 @@ impl<'h> State<'h> {
     fn close_section(&mut self) -> Result<(), GatewayError> {
         match std::mem::replace(&mut self.section, Section::None) {
             Section::Header(c) => self.header = Some(Value::Object(c.finish()?)),
-            Section::Body(c, fault) => {
-                let map = match c {
-                    Some(c) => c.finish()?,
-                    None => Map::new(),
-                };
-                self.body = Some((map, fault));
-            }
+            Section::Body(BodyState::Waiting) => self.body = Some((Map::new(), false)),
+            Section::Body(BodyState::Payload(c)) => self.body = Some((c.finish()?, false)),
+            Section::Body(BodyState::Fault(c)) => self.body = Some((c.finish()?, true)),
             Section::None => {}
         }
         Ok(())
     }
 
     fn text(&mut self, s: &str) -> Result<(), GatewayError> {
-        match &mut self.section {
-            Section::Header(c) | Section::Body(Some(c), _) if self.depth >= 3 => c.text(s),
-            _ if s.trim().is_empty() => Ok(()),
-            _ if self.depth == 0 => Err(syntax("text outside the root element")),
-            _ => Err(GatewayError::UpstreamNotSoap(
+        if self.depth >= 3 {
+            match &mut self.section {
+                Section::Header(c) | Section::Body(BodyState::Fault(c)) => return c.text(s),
+                Section::Body(BodyState::Payload(c)) => return c.text(s),
+                _ => {}
+            }
+        }
+        if s.trim().is_empty() {
+            Ok(())
+        } else if self.depth == 0 {
+            Err(syntax("text outside the root element"))
+        } else {
+            Err(GatewayError::UpstreamNotSoap(
                 "text directly inside Envelope or Body".into(),
-            )),
+            ))
         }
     }
 
@@ -278,13 +297,29 @@ impl<'h> State<'h> {
     }
 }
 
+fn plain(limits: &XmlLimits, skip_first: bool) -> PlainConverter<'_> {
+    Converter::new(PathShaper::new(&EMPTY, skip_first), limits)
+}
+
+fn child<S: Shaper>(
+    reader: &NsReader<&[u8]>,
+    e: &BytesStart<'_>,
+    conv: &mut Converter<'_, S>,
+    ns: Option<&[u8]>,
+    local: &str,
+    limits: &XmlLimits,
+) -> Result<(), GatewayError> {
+    conv.start(ns, local)?;
+    attributes(reader, e, conv, limits)
+}
+
 static EMPTY: std::sync::LazyLock<Hints> = std::sync::LazyLock::new(Hints::default);
 
 /// Checks and converts the attributes of an element inside Header or Body.
-fn attributes(
+fn attributes<S: Shaper>(
     reader: &NsReader<&[u8]>,
     e: &BytesStart<'_>,
-    conv: &mut Converter<'_>,
+    conv: &mut Converter<'_, S>,
     limits: &XmlLimits,
 ) -> Result<(), GatewayError> {
     let (mut count, mut decls) = (0usize, 0usize);
@@ -319,11 +354,14 @@ fn attributes(
             ));
         }
         match ns {
-            ResolveResult::Bound(n) if n.0 == NS_XSI => {
-                if local == "nil" && matches!(value.trim(), "true" | "1") {
-                    conv.nil();
+            ResolveResult::Bound(n) if n.0 == NS_XSI => match local {
+                "nil" if matches!(value.trim(), "true" | "1") => conv.nil(),
+                "type" => {
+                    let (tns, tlocal) = reader.resolver().resolve_element(QName(value.trim()));
+                    conv.retype(ns_of(&tns), tlocal.into_inner());
                 }
-            }
+                _ => {}
+            },
             _ => conv.attribute(local, value.into_owned()),
         }
     }

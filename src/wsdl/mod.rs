@@ -1,0 +1,3 @@
+//! WSDL 1.1 + XSD: loading into a compiled model.
+
+pub mod model;
