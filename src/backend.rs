@@ -204,12 +204,22 @@ async fn send_one(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_ascii_lowercase);
+    let declared = resp
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
     let body = resp.body().limit(limit).await.map_err(|e| {
         Attempt::Failed(match e {
             PayloadError::Overflow => GatewayError::UpstreamTooLarge(limit),
             other => GatewayError::UpstreamProtocol(other.to_string()),
         })
     })?;
+    if declared.is_some_and(|n| n != body.len()) && resp.headers().get(header::CONTENT_ENCODING).is_none() {
+        return Err(Attempt::Failed(GatewayError::UpstreamProtocol(
+            "the body is shorter than its Content-Length".into(),
+        )));
+    }
     Ok(BackendReply {
         status,
         content_type,

@@ -83,8 +83,10 @@ pub trait Shaper {
     type Ctx;
     /// Enters an element below `parent` (`None`: a direct child of the root, e.g. the wrapper).
     fn enter(&mut self, parent: Option<&Self::Ctx>, ns: Option<&[u8]>, local: &str) -> Self::Ctx;
-    /// Applies `xsi:type="ns:local"` to the element just entered.
-    fn retype(&mut self, _ctx: &mut Self::Ctx, _ns: Option<&[u8]>, _local: &str) {}
+    /// Applies `xsi:type="ns:local"` to the element just entered; `true` keeps it as `@xsi:type`.
+    fn retype(&mut self, _ctx: &mut Self::Ctx, _ns: Option<&[u8]>, _local: &str) -> bool {
+        false
+    }
     /// Leaves the element (after its value was built).
     fn leave(&mut self, _ctx: &Self::Ctx) {}
     /// The element is always an array item.
@@ -233,8 +235,14 @@ impl<'a, S: Shaper> Converter<'a, S> {
 
     /// Applies `xsi:type` to the open element.
     pub fn retype(&mut self, ns: Option<&[u8]>, local: &str) {
-        if let Some(Frame { ctx: Some(c), .. }) = self.stack.last_mut() {
-            self.shaper.retype(c, ns, local);
+        if let Some(Frame {
+            ctx: Some(c), obj, ..
+        }) = self.stack.last_mut()
+        {
+            if self.shaper.retype(c, ns, local) {
+                obj.get_or_insert_with(Map::new)
+                    .insert("@xsi:type".into(), Value::String(local.into()));
+            }
         }
     }
 

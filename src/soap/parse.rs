@@ -123,15 +123,23 @@ pub fn parse_with<S: Shaper>(
         body: None,
     };
     loop {
-        let event = reader.read_event().map_err(|e| syntax(&e.to_string()))?;
+        let event = reader.read_event().map_err(|e| malformed(&reader, &e))?;
         match event {
             Event::Start(e) => {
                 let (ns, _) = reader.resolver().resolve_element(e.name());
                 st.start(&reader, &e, ns_of(&ns))?
             }
             Event::End(_) => st.end()?,
-            Event::Text(t) => st.text(&t.xml10_content())?,
-            Event::CData(c) => st.text(&c.into_inner())?,
+            Event::Text(t) => {
+                let text = t.xml10_content();
+                check_text(&text)?;
+                st.text(&text)?
+            }
+            Event::CData(c) => {
+                let text = c.into_inner();
+                check_text(&text)?;
+                st.text(&text)?
+            }
             Event::GeneralRef(r) => st.text(&resolve_ref(&r)?)?,
             Event::DocType(_) => return Err(xml("UPSTREAM_XML_DTD", "a DOCTYPE is not allowed")),
             Event::Eof => break,
@@ -164,8 +172,14 @@ impl<'h, S: Shaper> State<'h, S> {
             return Err(xml("UPSTREAM_XML_NAME", "an element name is too long"));
         }
         match self.depth {
-            1 => self.open_envelope(local, ns),
-            2 => self.open_section(local, ns),
+            1 => {
+                self.open_envelope(local, ns)?;
+                attributes::<S>(reader, e, None, self.limits)
+            }
+            2 => {
+                self.open_section(local, ns)?;
+                attributes::<S>(reader, e, None, self.limits)
+            }
             _ => self.open_child(reader, e, local, ns),
         }
     }
@@ -180,9 +194,9 @@ impl<'h, S: Shaper> State<'h, S> {
                 self.version = Some(v);
                 Ok(())
             }
-            _ => Err(GatewayError::UpstreamNotSoap(format!(
-                "root element is `{local}`"
-            ))),
+            _ => Err(GatewayError::UpstreamNotSoap(
+                "the root element is not a SOAP Envelope".into(),
+            )),
         }
     }
 
@@ -310,25 +324,22 @@ fn child<S: Shaper>(
     limits: &XmlLimits,
 ) -> Result<(), GatewayError> {
     conv.start(ns, local)?;
-    attributes(reader, e, conv, limits)
+    attributes(reader, e, Some(conv), limits)
 }
 
 static EMPTY: std::sync::LazyLock<Hints> = std::sync::LazyLock::new(Hints::default);
 
 /// Checks and converts the attributes of an element inside Header or Body.
+/// Checks the attributes of any element against the limits and, with a converter, converts them.
 fn attributes<S: Shaper>(
     reader: &NsReader<&[u8]>,
     e: &BytesStart<'_>,
-    conv: &mut Converter<'_, S>,
+    mut conv: Option<&mut Converter<'_, S>>,
     limits: &XmlLimits,
 ) -> Result<(), GatewayError> {
     let (mut count, mut decls) = (0usize, 0usize);
-    for a in e.attributes().with_checks(false) {
-        let a = a.map_err(|err| syntax(&err.to_string()))?;
-        count += 1;
-        if count > limits.max_attributes {
-            return Err(xml("UPSTREAM_XML_ATTRS", "too many attributes on one element"));
-        }
+    for a in e.attributes() {
+        let a = a.map_err(|_| syntax("a malformed or repeated attribute"))?;
         if a.key.0.len() > limits.max_name_len {
             return Err(xml("UPSTREAM_XML_NAME", "an attribute name is too long"));
         }
@@ -342,17 +353,17 @@ fn attributes<S: Shaper>(
             }
             continue;
         }
+        count += 1;
+        if count > limits.max_attributes {
+            return Err(xml("UPSTREAM_XML_ATTRS", "too many attributes on one element"));
+        }
         let (ns, local) = reader.resolver().resolve_attribute(a.key);
         let local = local.into_inner();
         let value = a
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|_| xml("UPSTREAM_XML_ENTITY", "an attribute uses an unknown entity"))?;
-        if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
-            return Err(xml(
-                "UPSTREAM_XML_SYNTAX",
-                &format!("illegal character U+{:04X}", c as u32),
-            ));
-        }
+        check_text(&value)?;
+        let Some(conv) = conv.as_deref_mut() else { continue };
         match ns {
             ResolveResult::Bound(n) if n.0 == NS_XSI => match local {
                 "nil" if matches!(value.trim(), "true" | "1") => conv.nil(),
@@ -469,6 +480,29 @@ fn xml(code: &'static str, message: &str) -> GatewayError {
         code,
         message: message.to_string(),
     }
+}
+
+/// A quick-xml error, named by position only: the backend's bytes never reach `detail`.
+fn malformed(reader: &NsReader<&[u8]>, e: &quick_xml::Error) -> GatewayError {
+    tracing::debug!(error = %e, "backend XML rejected");
+    syntax(&format!("malformed XML near byte {}", reader.error_position()))
+}
+
+/// Rejects text holding characters XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF).
+fn check_text(s: &str) -> Result<(), GatewayError> {
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        let bad = if c < 0x20 {
+            !matches!(c, b'\t' | b'\n' | b'\r')
+        } else {
+            // U+FFFE and U+FFFF are EF BF BE / EF BF BF in UTF-8.
+            c == 0xEF && b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF))
+        };
+        if bad {
+            return Err(syntax("a character XML 1.0 does not allow"));
+        }
+    }
+    Ok(())
 }
 
 fn syntax(message: &str) -> GatewayError {

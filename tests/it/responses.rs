@@ -1,1 +1,426 @@
-//! responses tests.
+//! Backend responses: the XML -> JSON convention, route hints and `select`, and hostile replies
+//! (THREATS X rows), each rejected with its own code.
+
+use crate::common::fake_soap::{FakeSoap, Reply, SOAP11_CONTENT_TYPE, SOAP11_NS};
+use crate::common::gateway::{assert_problem, Resp, TestGateway};
+use serde_json::{json, Value};
+
+const ROUTE: &str = "id: op\nmethod: GET\npath: /op\noperation: Op\naction: urn:test/Op";
+const TEMPLATE: &str = "<t:Op xmlns:t=\"{{ns}}\"/>";
+const MIB: usize = 1024 * 1024;
+
+/// Serves `reply` for each of `n` requests to a route with `route_extra` YAML; returns the answers.
+async fn exchange_n(route_extra: &str, replies: Vec<Reply>) -> (Vec<Resp>, usize) {
+    let n = replies.len();
+    let mut fake = FakeSoap::new();
+    for r in replies {
+        fake = fake.on("Op", r.times(1));
+    }
+    let fake = fake.start();
+    let gw = TestGateway::builder()
+        .route(&fake.url("/s"), &format!("{ROUTE}\n{route_extra}"), TEMPLATE)
+        .start();
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(gw.get("/op").await);
+    }
+    (out, fake.hits())
+}
+
+/// One request to a route with `route_extra`, answered by `reply`; asserts the backend got it.
+async fn exchange(route_extra: &str, reply: Reply) -> Resp {
+    let (mut rs, hits) = exchange_n(route_extra, vec![reply]).await;
+    assert_eq!(hits, 1);
+    rs.remove(0)
+}
+
+fn assert_json(r: &Resp, expected: Value) {
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.content_type(), "application/json");
+    assert_eq!(r.json(), expected);
+}
+
+/// Asserts the 502 problem of an XML-level rejection.
+fn assert_xml_rejected(r: &Resp, code: &str, message: &str) {
+    let detail = format!("The backend response is not acceptable XML: {message}.");
+    assert_problem(r, 502, code, &detail, "/op");
+}
+
+fn envelope(ns: &str, inner: &str) -> String {
+    format!("<soap:Envelope xmlns:soap=\"{ns}\"><soap:Body>{inner}</soap:Body></soap:Envelope>")
+}
+
+fn xml(body: impl Into<Vec<u8>>) -> Reply {
+    Reply::raw(body).content_type(SOAP11_CONTENT_TYPE)
+}
+
+const CONVENTION: &str = r#"<m:GetThingResponse xmlns:m="urn:test" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <m:id>007</m:id>
+  <m:name m:lang="en" kind="short">Widget</m:name>
+  <m:price currency="EUR"/>
+  <m:note xsi:nil="true"/>
+  <m:empty/>
+  <m:blank></m:blank>
+  <m:tag>a</m:tag>
+  <m:tag>b</m:tag>
+  <m:tag>c</m:tag>
+  <m:escaped>&lt;a&gt; &amp; &#x263A; <![CDATA[<raw>]]></m:escaped>
+  <m:nested><m:x>1</m:x><m:y>true</m:y></m:nested>
+</m:GetThingResponse>"#;
+
+fn convention_json() -> Value {
+    json!({
+        "id": "007",
+        "name": {"@lang": "en", "@kind": "short", "#text": "Widget"},
+        "price": {"@currency": "EUR"},
+        "note": null,
+        "empty": "",
+        "blank": "",
+        "tag": ["a", "b", "c"],
+        "escaped": "<a> & \u{263A} <raw>",
+        "nested": {"x": "1", "y": "true"},
+    })
+}
+
+#[actix_rt::test]
+async fn convention_without_hints_strips_wrapper_and_keeps_strings() {
+    let r = exchange("", Reply::soap11(CONVENTION)).await;
+    assert_json(&r, convention_json());
+}
+
+#[actix_rt::test]
+async fn soap12_responses_convert_the_same_way() {
+    let r = exchange("", Reply::soap12(CONVENTION)).await;
+    assert_json(&r, convention_json());
+}
+
+const HINTS: &str = "response:
+  arrays: [items/item]
+  types:
+    items/item/qty: integer
+    items/item/price: number
+    items/item/amount: decimal
+    items/item/active: boolean
+    count: integer";
+
+fn list(items: &[(&str, &str, &str, &str, &str)]) -> Reply {
+    let items: String = items
+        .iter()
+        .map(|(sku, qty, price, amount, active)| {
+            format!(
+                "<item><sku>{sku}</sku><qty>{qty}</qty><price>{price}</price>\
+                 <amount>{amount}</amount><active>{active}</active></item>"
+            )
+        })
+        .collect();
+    let n = items.matches("<item>").count();
+    Reply::soap11(&format!(
+        "<r:ListResponse xmlns:r=\"urn:test\"><count>{n}</count><items>{items}</items></r:ListResponse>"
+    ))
+}
+
+#[actix_rt::test]
+async fn hinted_array_has_the_same_shape_for_zero_one_and_many_items() {
+    let a = ("007", "3", "12.50", "12345678901234567.89", "true");
+    let b = ("B", "-2", "1e3", "0.1", "0");
+    let (rs, hits) = exchange_n(HINTS, vec![list(&[]), list(&[a]), list(&[a, b, a])]).await;
+    assert_eq!(hits, 3);
+    let a = json!({"sku": "007", "qty": 3, "price": 12.5, "amount": "12345678901234567.89", "active": true});
+    let b = json!({"sku": "B", "qty": -2, "price": 1000.0, "amount": "0.1", "active": false});
+    assert_json(&rs[0], json!({"count": 0, "items": {"item": []}}));
+    assert_json(&rs[1], json!({"count": 1, "items": {"item": [a]}}));
+    assert_json(&rs[2], json!({"count": 3, "items": {"item": [a, b, a]}}));
+}
+
+#[actix_rt::test]
+async fn value_not_matching_its_type_hint_is_502() {
+    let r = exchange(HINTS, list(&[("A", "three", "1", "1", "true")])).await;
+    assert_xml_rejected(&r, "UPSTREAM_XML_TYPE", "`items/item/qty` is not a valid Integer");
+}
+
+// Hostile replies ---------------------------------------------------------------------------------
+
+/// The classic billion laughs: lol9 expands to 10^9 "lol"s.
+fn laughs() -> String {
+    let entities: String = (1..=9)
+        .map(|i| format!("<!ENTITY lol{i} \"{}\">", format!("&lol{};", i - 1).repeat(10)))
+        .collect();
+    format!("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol0 \"lol\">{entities}]>")
+}
+
+#[actix_rt::test]
+async fn x1_billion_laughs_doctype_is_refused() {
+    let doc = format!("{}{}", laughs(), envelope(SOAP11_NS, "<r>&lol9;</r>"));
+    let r = exchange("", xml(doc)).await;
+    assert_xml_rejected(&r, "UPSTREAM_XML_DTD", "a DOCTYPE is not allowed");
+}
+
+#[actix_rt::test]
+async fn x2_external_and_parameter_entities_are_refused_without_fetching() {
+    let canary = FakeSoap::new().start();
+    let dtd = canary.url("/evil.dtd");
+    let docs = [
+        format!(
+            "<!DOCTYPE r [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>{}",
+            envelope(SOAP11_NS, "<r>&xxe;</r>")
+        ),
+        format!(
+            "<!DOCTYPE r [<!ENTITY % ext SYSTEM \"{dtd}\"> %ext;]>{}",
+            envelope(SOAP11_NS, "<r>&exfil;</r>")
+        ),
+        format!(
+            "<!DOCTYPE soap:Envelope SYSTEM \"{dtd}\">{}",
+            envelope(SOAP11_NS, "<r/>")
+        ),
+    ];
+    for doc in docs {
+        let r = exchange("", xml(doc)).await;
+        assert_xml_rejected(&r, "UPSTREAM_XML_DTD", "a DOCTYPE is not allowed");
+        assert!(!String::from_utf8_lossy(&r.body).contains("root:"));
+    }
+    assert_eq!(canary.connections(), 0, "an external entity was fetched");
+    let r = exchange("", xml(envelope(SOAP11_NS, "<r>&xxe;</r>"))).await;
+    assert_xml_rejected(&r, "UPSTREAM_XML_ENTITY", "custom entities are not allowed");
+}
+
+fn attrs(n: usize) -> String {
+    (0..n).map(|i| format!(" a{i}=\"x\"")).collect()
+}
+
+fn ns_decls(n: usize) -> String {
+    (0..n).map(|i| format!(" xmlns:p{i}=\"urn:{i}\"")).collect()
+}
+
+#[actix_rt::test]
+async fn x4_100k_attributes_on_one_element_are_refused() {
+    let doc = envelope(SOAP11_NS, &format!("<r><e{}/></r>", attrs(100_000)));
+    let r = exchange("", xml(doc)).await;
+    assert_xml_rejected(&r, "UPSTREAM_XML_ATTRS", "too many attributes on one element");
+    // At the limits: 32 attributes or 16 namespace declarations convert; one more is refused.
+    let at32: serde_json::Map<String, Value> = (0..32).map(|i| (format!("@a{i}"), json!("x"))).collect();
+    for (extra, e) in [(attrs(32), json!(at32)), (ns_decls(16), json!(""))] {
+        let r = exchange("", Reply::soap11(&format!("<r><e{extra}/></r>"))).await;
+        assert_json(&r, json!({ "e": e }));
+    }
+    let r = exchange("", Reply::soap11(&format!("<r><e{}/></r>", attrs(33)))).await;
+    assert_xml_rejected(&r, "UPSTREAM_XML_ATTRS", "too many attributes on one element");
+    let r = exchange("", Reply::soap11(&format!("<r><e{}/></r>", ns_decls(17)))).await;
+    assert_xml_rejected(&r, "UPSTREAM_XML_NAMESPACES", "too many namespace declarations");
+}
+
+/// Asserts status and code only (for behaviour whose exact detail text does not exist yet).
+fn assert_code(r: &Resp, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.content_type(), "application/problem+json");
+    assert_eq!(r.json()["code"], code);
+}
+
+#[actix_rt::test]
+async fn x4_limits_apply_to_the_envelope_and_body_elements_too() {
+    let doc = |env: &str, body: &str| {
+        format!("<soap:Envelope xmlns:soap=\"{SOAP11_NS}\"{env}><soap:Body{body}><r/></soap:Body></soap:Envelope>")
+    };
+    let big_value = format!(" big=\"{}\"", "v".repeat(64 * 1024 + 1));
+    let cases = [
+        (doc(&attrs(100_000), ""), "UPSTREAM_XML_ATTRS"),
+        (doc("", &attrs(33)), "UPSTREAM_XML_ATTRS"),
+        (doc(&ns_decls(17), ""), "UPSTREAM_XML_NAMESPACES"),
+        (doc(&big_value, ""), "UPSTREAM_XML_ATTR_VALUE"),
+    ];
+    for (doc, code) in cases {
+        assert_code(&exchange("", xml(doc)).await, 502, code);
+    }
+}
+
+/// A payload nested so that the whole document (Envelope = 1, Body = 2) is `depth` deep.
+fn nested(depth: usize) -> (String, Value) {
+    let n = depth - 2;
+    let xml = format!("{}x{}", "<d>".repeat(n), "</d>".repeat(n));
+    let mut v = json!("x");
+    for _ in 0..n - 1 {
+        v = json!({ "d": v });
+    }
+    (xml, v)
+}
+
+#[actix_rt::test]
+async fn x6_depth_64_converts_and_depth_65_is_refused() {
+    let (doc, expected) = nested(64);
+    assert_json(&exchange("", Reply::soap11(&doc)).await, expected);
+    let (doc, _) = nested(65);
+    let r = exchange("", Reply::soap11(&doc)).await;
+    assert_xml_rejected(&r, "UPSTREAM_XML_DEPTH", "elements are nested too deeply");
+}
+
+#[actix_rt::test]
+async fn x6_10000_children_convert_and_10001_are_refused() {
+    let r = exchange("", Reply::soap11(&format!("<r>{}</r>", "<i/>".repeat(10_000)))).await;
+    assert_json(&r, json!({ "i": vec![""; 10_000] }));
+    let r = exchange("", Reply::soap11(&format!("<r>{}</r>", "<i/>".repeat(10_001)))).await;
+    assert_xml_rejected(&r, "UPSTREAM_XML_CHILDREN", "too many child elements");
+}
+
+#[actix_rt::test]
+async fn x6_text_of_1_mib_converts_and_1_mib_plus_1_is_refused() {
+    let text = "a".repeat(MIB);
+    let r = exchange("", Reply::soap11(&format!("<r><t>{text}</t></r>"))).await;
+    assert_json(&r, json!({ "t": text }));
+    let r = exchange("", Reply::soap11(&format!("<r><t>{text}a</t></r>"))).await;
+    assert_xml_rejected(&r, "UPSTREAM_XML_TEXT", "a text node is too large");
+}
+
+/// A valid SOAP response of exactly `size` bytes (padded with a comment).
+fn response_of(size: usize) -> Vec<u8> {
+    let head = envelope(SOAP11_NS, "<r><ok>1</ok></r>");
+    let pad = size - head.len() - "<!---->".len();
+    format!("{head}<!--{}-->", " ".repeat(pad)).into_bytes()
+}
+
+#[actix_rt::test]
+async fn x7_response_over_8_mib_is_refused_chunked_or_with_length() {
+    let ok = response_of(8 * MIB);
+    assert_json(&exchange("", xml(ok.clone()).chunked()).await, json!({"ok": "1"}));
+    let big = response_of(8 * MIB + 1);
+    let too_large = "The backend response exceeds 8388608 bytes.";
+    for reply in [xml(big.clone()).chunked(), xml(big)] {
+        let r = exchange("", reply).await;
+        assert_problem(&r, 502, "UPSTREAM_TOO_LARGE", too_large, "/op");
+    }
+    // A declared length over the limit is refused from the header: no wait for the body
+    // (waiting would end in a 504 after the 10 s backend timeout instead).
+    let lying = Reply::soap11("<r/>").header("Content-Length", (8 * MIB + 1).to_string());
+    let r = exchange("", lying).await;
+    assert_problem(&r, 502, "UPSTREAM_TOO_LARGE", too_large, "/op");
+}
+
+#[actix_rt::test]
+async fn x8_malformed_xml_is_upstream_xml_syntax() {
+    let cases = [
+        (envelope(SOAP11_NS, "<r><a>1</r>"), "malformed XML near byte 88"),
+        (
+            format!("<soap:Envelope xmlns:soap=\"{SOAP11_NS}\"><soap:Body><r><a>1</a>"),
+            "unexpected end of document (unclosed element)",
+        ),
+        (
+            format!("{0}{0}", envelope(SOAP11_NS, "<r/>")),
+            "more than one root element",
+        ),
+    ];
+    for (doc, message) in cases {
+        let r = exchange("", xml(doc)).await;
+        assert_xml_rejected(&r, "UPSTREAM_XML_SYNTAX", message);
+    }
+}
+
+#[actix_rt::test]
+async fn x8_forbidden_characters_and_duplicate_attributes_are_upstream_xml_syntax() {
+    for inner in [
+        "<r><t>\u{1}</t></r>",
+        "<r><t>\u{1b}[2J</t></r>",
+        "<r><t a=\"1\" a=\"2\"/></r>",
+    ] {
+        let r = exchange("", xml(envelope(SOAP11_NS, inner))).await;
+        assert_code(&r, 502, "UPSTREAM_XML_SYNTAX");
+    }
+}
+
+#[actix_rt::test]
+async fn x8_syntax_error_detail_never_quotes_backend_text() {
+    let doc = envelope(SOAP11_NS, "<r><a>1</r at Db.connect(10.0.0.5) password=hunter2>");
+    let r = exchange("", xml(doc)).await;
+    assert_code(&r, 502, "UPSTREAM_XML_SYNTAX");
+    let body = String::from_utf8_lossy(&r.body);
+    assert!(!body.contains("hunter2") && !body.contains("10.0.0.5"), "{body}");
+}
+
+#[actix_rt::test]
+async fn x11_html_or_plain_text_is_upstream_content_type() {
+    let html = "<!DOCTYPE html><html><body><h1>Oops</h1><pre>at com.acme.Db.connect</pre></body></html>";
+    let replies = [
+        Reply::raw(html).content_type("text/html; charset=utf-8"),
+        Reply::raw("Service temporarily unavailable").content_type("text/plain"),
+        Reply::raw(envelope(SOAP11_NS, "<r/>")),
+    ];
+    for reply in replies {
+        let r = exchange("", reply).await;
+        let detail = "The backend answered with an unexpected content type.";
+        assert_problem(&r, 502, "UPSTREAM_CONTENT_TYPE", detail, "/op");
+        assert!(!String::from_utf8_lossy(&r.body).contains("acme"));
+    }
+}
+
+#[actix_rt::test]
+async fn well_formed_non_soap_xml_is_upstream_not_soap() {
+    let doc = "<?xml version=\"1.0\"?><status><ok>true</ok></status>";
+    let r = exchange("", Reply::raw(doc).content_type("application/xml")).await;
+    let detail = "The backend response is not a SOAP envelope: the root element is not a SOAP Envelope.";
+    assert_problem(&r, 502, "UPSTREAM_NOT_SOAP", detail, "/op");
+}
+
+#[actix_rt::test]
+async fn error_status_with_a_non_fault_body_is_upstream_status() {
+    for (status, reply) in [
+        (500, Reply::soap11("<r><ok>1</ok></r>").status(500)),
+        (404, Reply::soap12("<r/>").status(404)),
+    ] {
+        let r = exchange("", reply).await;
+        let detail = format!("The backend answered with HTTP status {status} and no SOAP Fault.");
+        assert_problem(&r, 502, "UPSTREAM_STATUS", &detail, "/op");
+    }
+}
+
+#[actix_rt::test]
+async fn gzip_response_is_decompressed_and_limited_after_decompression() {
+    let doc = envelope(SOAP11_NS, "<r><ok>1</ok></r>");
+    let small = gzip(doc.as_bytes(), MIB);
+    let r = exchange("", xml(small).header("Content-Encoding", "gzip")).await;
+    assert_json(&r, json!({"ok": "1"}));
+    let bomb = gzip(doc.as_bytes(), 8 * MIB + 1 - doc.len());
+    assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+    let r = exchange("", xml(bomb).header("Content-Encoding", "gzip")).await;
+    let detail = "The backend response exceeds 8388608 bytes.";
+    assert_problem(&r, 502, "UPSTREAM_TOO_LARGE", detail, "/op");
+}
+
+/// gzip of `doc` followed by `pad` spaces, built by hand (no compression crate is a dependency):
+/// one fixed-Huffman deflate block, the spaces as length-258/distance-1 matches (~300:1).
+fn gzip(doc: &[u8], pad: usize) -> Vec<u8> {
+    let mut bits: Vec<u8> = vec![1, 1, 0]; // BFINAL = 1, BTYPE = 01, least significant bit first
+    let mut code = |c: u32, len: u32| bits.extend((0..len).rev().map(|i| ((c >> i) & 1) as u8));
+    let literal = |b: u8| match b {
+        0..=143 => (0x30 + u32::from(b), 8),
+        _ => (0x190 + u32::from(b - 144), 9),
+    };
+    let (matches, tail) = (
+        pad.saturating_sub(1) / 258,
+        pad.saturating_sub(1) % 258 + pad.min(1),
+    );
+    for &b in doc.iter().chain(std::iter::repeat_n(&b' ', tail)) {
+        let (c, len) = literal(b);
+        code(c, len);
+    }
+    for _ in 0..matches {
+        code(0b1100_0101, 8); // length symbol 285: 258 bytes
+        code(0, 5); // distance symbol 0: 1 byte back
+    }
+    code(0, 7); // end of block
+    let mut data = doc.to_vec();
+    data.resize(doc.len() + pad, b' ');
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    out.extend(
+        bits.chunks(8)
+            .map(|c| c.iter().rev().fold(0u8, |a, &b| (a << 1) | b)),
+    );
+    out.extend(crc32(&data).to_le_bytes());
+    out.extend((data.len() as u32).to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let table: Vec<u32> = (0..256u32)
+        .map(|i| (0..8).fold(i, |c, _| (c >> 1) ^ (0xEDB8_8320 & (c & 1).wrapping_neg())))
+        .collect();
+    !data.iter().fold(!0u32, |c, &b| {
+        table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
+}
