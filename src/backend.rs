@@ -191,7 +191,7 @@ async fn send_one(
         req = req.insert_header(("SOAPAction", a.as_str()));
     }
     if !spec.may_reuse(i) {
-        req = req.insert_header((header::CONNECTION, "close"));
+        req = req.force_close();
     }
     let mut resp = req
         .send_body(env.body.clone())
