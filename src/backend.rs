@@ -117,11 +117,9 @@ impl BackendSpec {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         };
-        let keep = if version == awc::http::Version::HTTP_10 {
-            says("keep-alive")
-        } else {
-            !says("close")
-        };
+        // Asked on a `Connection: close` request, so a `close` in the answer is only an echo:
+        // HTTP/1.1 servers keep connections by default; HTTP/1.0 ones only when they say so.
+        let keep = version != awc::http::Version::HTTP_10 || says("keep-alive");
         let state = if keep { Reuse::KeepAlive } else { Reuse::Close };
         if let Some(r) = self.reuse.get(i) {
             r.store(state as u8, Ordering::Relaxed);
@@ -190,14 +188,17 @@ async fn send_one(
     if let Some(a) = &env.soap_action {
         req = req.insert_header(("SOAPAction", a.as_str()));
     }
-    if !spec.may_reuse(i) {
+    let reuse = spec.may_reuse(i);
+    if !reuse {
         req = req.force_close();
     }
     let mut resp = req
         .send_body(env.body.clone())
         .await
         .map_err(|e| send_error(e, spec.timeout))?;
-    spec.learn_reuse(i, resp.version(), resp.headers());
+    if !reuse {
+        spec.learn_reuse(i, resp.version(), resp.headers());
+    }
     let status = resp.status().as_u16();
     let content_type = resp
         .headers()
