@@ -52,10 +52,10 @@ fn push_order(xml: &mut String, i: usize) {
         "<m:shipTo><m:city>London</m:city><m:postcode>SW1A 1AA</m:postcode></m:shipTo>\n<m:lines>\n",
     );
     for n in 1..=(i % 3 + 1) {
-        write!(
+        writeln!(
             xml,
-            r#"<m:line no="{n}"><m:sku>SKU-{sku:05}</m:sku><m:quantity>{qty}</m:quantity><m:unitPrice>{p}.99</m:unitPrice></m:line>
-"#,
+            "<m:line no=\"{n}\"><m:sku>SKU-{sku:05}</m:sku><m:quantity>{qty}</m:quantity>\
+             <m:unitPrice>{p}.99</m:unitPrice></m:line>",
             sku = (i * 7 + n) % 100_000,
             qty = n * 2,
             p = n + i % 50,
@@ -152,6 +152,7 @@ const CREATE_ORDER: &str = r#"<c:CreateOrder xmlns:c="{{ns}}">
     {{#each body.lines}}
     <c:line>
       <c:sku>{{upper this.sku}}</c:sku>
+      <c:description>{{this.description}}</c:description>
       <c:quantity>{{this.quantity}}</c:quantity>
       <c:unitPrice>{{format_number this.unitPrice 2}}</c:unitPrice>
       <c:note>{{default this.note "none"}}</c:note>
@@ -165,13 +166,14 @@ const CREATE_ORDER: &str = r#"<c:CreateOrder xmlns:c="{{ns}}">
 fn order_line(i: usize) -> Value {
     json!({
         "sku": format!("sku-{:05}", i % 100_000),
+        "description": format!("Widget, blue, size {}", ["S", "M", "L"][i % 3]),
         "quantity": i % 9 + 1,
         "unitPrice": 1.5 + (i % 200) as f64 * 0.25,
         "note": if i % 2 == 0 { Value::Null } else { json!(format!("gift wrap & card #{i}")) },
     })
 }
 
-/// A `CreateOrder` body whose JSON text is about `target` bytes (~100 bytes per line).
+/// A `CreateOrder` body whose JSON text is about `target` bytes (~110 bytes per line).
 fn order_body(target: usize) -> Value {
     let mut lines = Vec::new();
     let mut len = 0;

@@ -38,6 +38,28 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9081")]
         backend: SocketAddr,
     },
+    /// Generate a mapping, templates and a local WSDL copy for every operation of a WSDL.
+    Import {
+        /// WSDL file path or http(s) URL.
+        wsdl: String,
+        /// Folder receiving soapgate.yaml (if absent), mappings/, templates/ and wsdl/.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Service name (default: the WSDL file name in kebab case).
+        #[arg(long)]
+        service: Option<String>,
+        /// Backend URL (default: the WSDL's SOAP address).
+        #[arg(long)]
+        backend_url: Option<String>,
+        /// "1.1" or "1.2" (default: 1.1 when the WSDL has a SOAP 1.1 binding).
+        #[arg(long)]
+        soap_version: Option<String>,
+    },
+    /// Print the OpenAPI 3.1 document of the REST facade.
+    Openapi {
+        #[arg(long, default_value = "soapgate.yaml")]
+        config: PathBuf,
+    },
 }
 
 /// Runs the parsed command line.
@@ -46,6 +68,67 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Serve { config } => with_runtime(serve(config)),
         Command::Demo { config, backend } => with_runtime(run_demo(demo_config(config), backend)),
+        Command::Import {
+            wsdl,
+            out,
+            service,
+            backend_url,
+            soap_version,
+        } => import(&wsdl, out, service, backend_url, soap_version.as_deref()),
+        Command::Openapi { config } => openapi(&config),
+    }
+}
+
+/// `soapgate import`: writes the files, prints the report table.
+fn import(
+    wsdl: &str,
+    out: PathBuf,
+    service: Option<String>,
+    backend_url: Option<String>,
+    soap_version: Option<&str>,
+) -> ExitCode {
+    let soap_version = match soap_version {
+        None => None,
+        Some("1.1") => Some(crate::soap::SoapVersion::V11),
+        Some("1.2") => Some(crate::soap::SoapVersion::V12),
+        Some(other) => {
+            eprintln!("soapgate: --soap-version `{other}`: use 1.1 or 1.2");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = crate::wsdl::import::ImportOptions { out, service, backend_url, soap_version };
+    match crate::wsdl::import::import(wsdl, &opts) {
+        Ok(report) => {
+            print!("{}", report.table());
+            for f in &report.files {
+                println!("wrote {}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("soapgate: import failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `soapgate openapi`: prints the OpenAPI 3.1 document of a valid config.
+fn openapi(config: &Path) -> ExitCode {
+    match crate::config::Snapshot::load(config) {
+        Ok(snap) => match serde_json::to_string_pretty(&crate::wsdl::openapi::document(&snap)) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("soapgate: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(errors) => {
+            eprint!("{}", report(&errors));
+            ExitCode::FAILURE
+        }
     }
 }
 

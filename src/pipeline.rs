@@ -1,7 +1,8 @@
 //! `run()`: the request flow of DESIGN.md §2, readable top to bottom, one `Exchange` per request.
 
 use crate::backend::{self, BackendReply};
-use crate::config::{Route, Settings, Snapshot};
+use crate::config::{BodySource, Route, Settings, Snapshot};
+use crate::mapping::schema;
 use crate::error::GatewayError;
 use crate::mapping::request::Templates;
 use crate::router::Matched;
@@ -80,12 +81,17 @@ pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Re
     let body = request_json(ex)?;
     // 4. Authenticate and authorize: OAuth2 providers plug in here.
     // 5. Rate limit: the route's policies plug in here.
-    // 6. Validate against the WSDL schema: plugs in here when the route names a WSDL operation.
+        // 6. Validate against the WSDL schema when the route is bound to an operation.
+    let query = form_urlencoded(&ex.query);
+    let input = match schema::bound(&route) {
+        Some(b) => Some(schema::input(b, &matched.params, &query, body.clone())?),
+        None => None,
+    };
     ex.timings.accept_us = micros(t);
 
     // 7. Render the SOAP Body (and Header) and wrap them in the envelope.
     let t = Instant::now();
-    let envelope = render(snap, &matched, ex, body)?;
+    let envelope = render(snap, &matched, ex, &query, body, input.as_ref())?;
     ex.timings.render_us = micros(t);
 
     // 8. Call the backend.
@@ -134,10 +140,16 @@ fn request_json(ex: &Exchange) -> Result<Value, GatewayError> {
 }
 
 /// The template context: `path`, `query`, allow-listed `headers`, `body`, `correlation_id`.
-fn template_context(m: &Matched, route: &Route, ex: &Exchange, body: Value) -> Result<Context, GatewayError> {
+fn template_context(
+    m: &Matched,
+    route: &Route,
+    ex: &Exchange,
+    query_pairs: &[(String, String)],
+    body: Value,
+) -> Result<Context, GatewayError> {
     let mut query = Map::new();
-    for (k, v) in form_urlencoded(&ex.query) {
-        query.entry(k).or_insert(Value::String(v));
+    for (k, v) in query_pairs {
+        query.entry(k.clone()).or_insert(Value::String(v.clone()));
     }
     let mut headers = Map::new();
     for name in &route.headers {
@@ -162,13 +174,25 @@ fn form_urlencoded(q: &str) -> Vec<(String, String)> {
 }
 
 /// Step 7.
-fn render(snap: &Snapshot, m: &Matched, ex: &Exchange, body: Value) -> Result<Envelope, GatewayError> {
+fn render(
+    snap: &Snapshot,
+    m: &Matched,
+    ex: &Exchange,
+    query: &[(String, String)],
+    body: Value,
+    input: Option<&Value>,
+) -> Result<Envelope, GatewayError> {
     let route = &m.route;
-    let ctx = template_context(m, route, ex, body)?;
-    let body_xml = snap.templates.render(&route.body_template, &ctx)?;
-    let header_xml = match &route.header_template {
-        Some(h) => Some(snap.templates.render(h, &ctx)?),
-        None => None,
+    let needs_ctx = matches!(route.body, BodySource::Template(_)) || route.header_template.is_some();
+    let ctx = if needs_ctx { Some(template_context(m, route, ex, query, body)?) } else { None };
+    let body_xml = match (&route.body, &ctx, schema::bound(route), input) {
+        (BodySource::Template(name), Some(ctx), _, _) => snap.templates.render(name, ctx)?,
+        (BodySource::Schema, _, Some(b), Some(input)) => schema::render_body(b, input)?,
+        _ => return Err(GatewayError::Internal("route has no way to render its body".into())),
+    };
+    let header_xml = match (&route.header_template, &ctx) {
+        (Some(h), Some(ctx)) => Some(snap.templates.render(h, ctx)?),
+        _ => None,
     };
     let version = route.service.backend.version;
     Ok(envelope::build(
@@ -187,8 +211,11 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<V
     if !is_xml_content_type(reply.content_type.as_deref()) {
         return Err(GatewayError::UpstreamContentType);
     }
-    let spec = &route.response;
-    let parsed = parse::parse(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?;
+        let spec = &route.response;
+    let parsed = match schema::bound(route) {
+        Some(b) if b.op.output.is_some() => schema::parse_typed(&reply.body, &settings.xml, b)?,
+        _ => parse::parse(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?,
+    };
     match parsed.outcome {
         Outcome::Fault(f) => Err(GatewayError::UpstreamFault(Box::new(route.faults.map(&f)))),
         Outcome::Payload(_) if !(200..300).contains(&reply.status) => {

@@ -190,17 +190,44 @@ async fn mediate(
     resp
 }
 
+/// The OpenAPI document of the snapshot it was computed for (recomputed after a reload).
+#[derive(Debug, Default)]
+struct OpenApiCache(std::sync::Mutex<Option<(std::sync::Weak<crate::config::Snapshot>, bytes::Bytes)>>);
+
+impl OpenApiCache {
+    fn get(&self, snap: &Arc<crate::config::Snapshot>) -> bytes::Bytes {
+        let mut cached = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match cached.as_ref() {
+            Some((weak, body)) if std::ptr::eq(weak.as_ptr(), Arc::as_ptr(snap)) => body.clone(),
+            _ => {
+                let body = bytes::Bytes::from(crate::wsdl::openapi::document(snap).to_string());
+                *cached = Some((Arc::downgrade(snap), body.clone()));
+                body
+            }
+        }
+    }
+}
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document of the routes being served.
+async fn openapi_json(gw: web::Data<Gateway>, cache: web::Data<OpenApiCache>) -> HttpResponse {
+    let body = cache.get(&gw.snapshot());
+    HttpResponse::Ok().content_type("application/json").body(body)
+}
+
 /// Binds the REST listener with the snapshot's settings.
 pub fn rest_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec<SocketAddr>)> {
     let snap = gw.snapshot();
     let s = snap.settings.clone();
     let data = web::Data::from(gw);
     let client_settings = s.clone();
+    let openapi = web::Data::new(OpenApiCache::default());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(web::Data::new(crate::backend::client(&client_settings)))
+            .app_data(openapi.clone())
             .wrap(from_fn(transport))
+            .route("/openapi.json", web::get().to(openapi_json))
             .default_service(web::to(mediate))
     })
     .workers(s.workers)

@@ -1,6 +1,8 @@
 //! Config loading: raw YAML files -> one validated runtime [`Snapshot`], with every error collected.
 
 pub mod raw;
+mod routes;
+mod settings;
 pub mod units;
 
 use crate::backend::BackendSpec;
@@ -9,13 +11,16 @@ use crate::mapping::request::Templates;
 use crate::mapping::response::ResponseSpec;
 use crate::router::{PathTemplate, Router};
 use crate::soap::parse::XmlLimits;
+use crate::wsdl::model::Wsdl;
 use actix_web::http::{header::HeaderName, Method};
-use raw::{RawGateway, RawMapping, RawRoute};
+use raw::{RawGateway, RawMapping};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use units::{parse_count, parse_duration, parse_size, Quantity};
+
+pub(crate) use settings::duration_or;
+pub use settings::REQUEST_BODY_HARD_CAP;
 
 /// One problem found in the config, with where it is and how to fix it.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +108,17 @@ pub struct Service {
     pub name: String,
     pub file: String,
     pub backend: BackendSpec,
+    /// The service's WSDL, when the mapping names one.
+    pub wsdl: Option<Arc<Wsdl>>,
+}
+
+/// Where a route's SOAP Body comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodySource {
+    /// A registered Handlebars template.
+    Template(String),
+    /// Rendered from the WSDL schema of the bound operation.
+    Schema,
 }
 
 /// One REST route, fully validated.
@@ -115,8 +131,10 @@ pub struct Route {
     pub operation: String,
     pub action: String,
     pub headers: Vec<HeaderName>,
-    /// Registered name of the Body template.
-    pub body_template: String,
+    /// Where the SOAP Body comes from.
+    pub body: BodySource,
+    /// Index of the bound operation in `service.wsdl`'s operations (schema-aware mediation).
+    pub wsdl_op: Option<usize>,
     /// Registered name of the Header template.
     pub header_template: Option<String>,
     pub response: ResponseSpec,
@@ -143,7 +161,7 @@ impl Snapshot {
             Some(r) => r,
             None => return Err(diag.errors),
         };
-        let settings = build_settings(&raw, &file, &mut diag);
+        let settings = settings::build(&raw, &file, &mut diag);
         let mappings_dir = base.join(raw.mappings.as_deref().unwrap_or("mappings"));
         let mut templates = Templates::new();
         let mut services = Vec::new();
@@ -152,7 +170,7 @@ impl Snapshot {
             let Some(m) = read_yaml::<RawMapping>(&path, &mut diag) else {
                 continue;
             };
-            let (svc, svc_routes) = build_service(m, &path, &base, &settings, &mut templates, &mut diag);
+            let (svc, svc_routes) = routes::build_service(m, &path, &base, &settings, &mut templates, &mut diag);
             services.push(svc);
             routes.extend(svc_routes);
         }
@@ -247,286 +265,3 @@ fn mapping_files(dir: &Path, file: &str, diag: &mut Diagnostics) -> Vec<PathBuf>
     files
 }
 
-fn size_or(q: &Option<Quantity>, default: u64, file: &str, key: &str, d: &mut Diagnostics) -> usize {
-    match q.as_ref().map(parse_size) {
-        None => default as usize,
-        Some(Ok(v)) => v as usize,
-        Some(Err(e)) => {
-            d.error(file, key, e, "write a positive size such as 256KiB");
-            default as usize
-        }
-    }
-}
-
-pub(crate) fn duration_or(
-    q: &Option<Quantity>,
-    default: Duration,
-    file: &str,
-    key: &str,
-    d: &mut Diagnostics,
-) -> Duration {
-    match q.as_ref().map(parse_duration) {
-        None => default,
-        Some(Ok(v)) => v,
-        Some(Err(e)) => {
-            d.error(file, key, e, "write a positive duration such as 5s or 250ms");
-            default
-        }
-    }
-}
-
-fn count_or(n: Option<i64>, default: usize, file: &str, key: &str, d: &mut Diagnostics) -> usize {
-    match n.map(parse_count) {
-        None => default,
-        Some(Ok(v)) => v,
-        Some(Err(e)) => {
-            d.error(file, key, e, "write a positive whole number");
-            default
-        }
-    }
-}
-
-fn build_settings(raw: &RawGateway, file: &str, d: &mut Diagnostics) -> Settings {
-    let x = &raw.limits.xml;
-    let defaults = XmlLimits::default();
-    let xml = XmlLimits {
-        max_depth: count_or(x.depth, defaults.max_depth, file, "limits.xml.depth", d),
-        max_children: count_or(x.children, defaults.max_children, file, "limits.xml.children", d),
-        max_attributes: count_or(
-            x.attributes,
-            defaults.max_attributes,
-            file,
-            "limits.xml.attributes",
-            d,
-        ),
-        max_namespaces: count_or(
-            x.namespaces,
-            defaults.max_namespaces,
-            file,
-            "limits.xml.namespaces",
-            d,
-        ),
-        max_name_len: size_or(
-            &x.name_length,
-            defaults.max_name_len as u64,
-            file,
-            "limits.xml.name_length",
-            d,
-        ),
-        max_attr_value: size_or(
-            &x.attribute_value,
-            defaults.max_attr_value as u64,
-            file,
-            "limits.xml.attribute_value",
-            d,
-        ),
-        max_text: size_or(&x.text, defaults.max_text as u64, file, "limits.xml.text", d),
-    };
-    let log_format = match raw.logging.format.as_deref() {
-        None | Some("auto") => LogFormat::Auto,
-        Some("json") => LogFormat::Json,
-        Some("text") => LogFormat::Text,
-        Some(other) => {
-            d.error(
-                file,
-                "logging.format",
-                format!("unknown format `{other}`"),
-                "use auto, json or text",
-            );
-            LogFormat::Auto
-        }
-    };
-    let t = &raw.timeouts;
-    Settings {
-        listen: raw.listen.clone().unwrap_or_else(|| "127.0.0.1:8080".into()),
-        admin_listen: raw.admin_listen.clone(),
-        workers: count_or(raw.workers, default_workers(), file, "workers", d),
-        log_format,
-        log_level: raw.logging.level.clone().unwrap_or_else(|| "info".into()),
-        request_body_limit: body_limit(&raw.limits.request_body, file, d),
-        backend_response_limit: size_or(
-            &raw.limits.backend_response,
-            8 << 20,
-            file,
-            "limits.backend_response",
-            d,
-        ),
-        xml,
-        client_request_timeout: duration_or(
-            &t.client_request,
-            Duration::from_secs(5),
-            file,
-            "timeouts.client_request",
-            d,
-        ),
-        keep_alive: duration_or(
-            &t.keep_alive,
-            Duration::from_secs(5),
-            file,
-            "timeouts.keep_alive",
-            d,
-        ),
-        backend_connect_timeout: duration_or(
-            &t.backend_connect,
-            Duration::from_secs(1),
-            file,
-            "timeouts.backend_connect",
-            d,
-        ),
-        backend_total_timeout: duration_or(
-            &t.backend_total,
-            Duration::from_secs(10),
-            file,
-            "timeouts.backend_total",
-            d,
-        ),
-    }
-}
-
-/// Hard cap on request bodies (THREATS.md): configurable below it, never above.
-pub const REQUEST_BODY_HARD_CAP: usize = 1024 * 1024;
-
-fn body_limit(q: &Option<Quantity>, file: &str, d: &mut Diagnostics) -> usize {
-    let v = size_or(q, 256 * 1024, file, "limits.request_body", d);
-    if v > REQUEST_BODY_HARD_CAP {
-        let msg = format!("{v} bytes is above the hard cap of {REQUEST_BODY_HARD_CAP} bytes");
-        d.error(file, "limits.request_body", msg, "use at most 1MiB");
-    }
-    v.min(REQUEST_BODY_HARD_CAP)
-}
-
-fn default_workers() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
-}
-
-fn build_service(
-    m: RawMapping,
-    path: &Path,
-    base: &Path,
-    settings: &Settings,
-    templates: &mut Templates,
-    d: &mut Diagnostics,
-) -> (Arc<Service>, Vec<Route>) {
-    let file = path.display().to_string();
-    if m.service.is_empty()
-        || !m
-            .service
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        d.error(
-            &file,
-            "service",
-            "service name must be non-empty [A-Za-z0-9_-]",
-            "rename the service",
-        );
-    }
-    let backend = BackendSpec::build(&m.backend, settings, &file, d);
-    let svc = Arc::new(Service {
-        name: m.service.clone(),
-        file: file.clone(),
-        backend,
-    });
-    let routes = m
-        .routes
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| build_route(r, i, &svc, base, templates, d))
-        .collect();
-    (svc, routes)
-}
-
-fn build_route(
-    r: RawRoute,
-    index: usize,
-    svc: &Arc<Service>,
-    base: &Path,
-    templates: &mut Templates,
-    d: &mut Diagnostics,
-) -> Option<Route> {
-    let file = svc.file.as_str();
-    let at = format!("routes[{index}]");
-    let method = match Method::from_bytes(r.method.to_ascii_uppercase().as_bytes()) {
-        Ok(m) if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) => Some(m),
-        _ => {
-            d.error(
-                file,
-                &format!("{at}.method"),
-                format!("unsupported method `{}`", r.method),
-                "use GET, POST, PUT, PATCH or DELETE",
-            );
-            None
-        }
-    };
-    let path = PathTemplate::parse(&r.path)
-        .map_err(|e| {
-            d.error(
-                file,
-                &format!("{at}.path"),
-                e,
-                "write a path like /customers/{id}",
-            )
-        })
-        .ok();
-    let headers = r
-        .headers
-        .iter()
-        .filter_map(
-            |h| match HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes()) {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    d.error(
-                        file,
-                        &format!("{at}.headers"),
-                        format!("`{h}` is not a header name"),
-                        "list header names such as x-tenant-id",
-                    );
-                    None
-                }
-            },
-        )
-        .collect();
-    let name = format!("{}/{}", svc.name, r.id);
-    let body_ok = templates.compile_file(
-        &name,
-        &base.join(&r.request.template),
-        file,
-        &format!("{at}.request.template"),
-        d,
-    );
-    let header_template = r.request.header_template.as_ref().and_then(|h| {
-        let hname = format!("{name}#header");
-        templates
-            .compile_file(
-                &hname,
-                &base.join(h),
-                file,
-                &format!("{at}.request.header_template"),
-                d,
-            )
-            .then_some(hname)
-    });
-    let response = ResponseSpec::build(&r.response, file, &format!("{at}.response"), d);
-    let faults = FaultRules::build(&r.faults, file, &format!("{at}.faults"), d);
-    if r.id.is_empty() {
-        d.error(
-            file,
-            &format!("{at}.id"),
-            "route id is empty",
-            "give every route a unique id",
-        );
-    }
-    Some(Route {
-        id: r.id,
-        service: svc.clone(),
-        method: method?,
-        path: path?,
-        operation: r.operation,
-        action: r.action.unwrap_or_default(),
-        headers,
-        body_template: body_ok.then_some(name)?,
-        header_template,
-        response: response?,
-        faults: faults?,
-    })
-}

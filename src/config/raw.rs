@@ -68,6 +68,8 @@ pub struct RawTimeouts {
 #[serde(deny_unknown_fields)]
 pub struct RawMapping {
     pub service: String,
+    /// The backend's WSDL (relative to soapgate.yaml): schema-aware typing, validation, bodies.
+    pub wsdl: Option<String>,
     pub backend: RawBackend,
     pub routes: Vec<RawRoute>,
 }
@@ -96,6 +98,7 @@ pub struct RawRoute {
     /// Request headers exposed to templates (case-insensitive names).
     #[serde(default)]
     pub headers: Vec<String>,
+        #[serde(default)]
     pub request: RawRequest,
     #[serde(default)]
     pub response: RawResponse,
@@ -103,11 +106,12 @@ pub struct RawRoute {
     pub faults: Vec<RawFaultRule>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRequest {
-    /// Template rendering the SOAP Body content.
-    pub template: String,
+    /// Template rendering the SOAP Body content (optional when the route is bound to a WSDL
+    /// operation: the body is then rendered from the schema).
+    pub template: Option<String>,
     /// Optional template rendering SOAP Header blocks.
     pub header_template: Option<String>,
 }

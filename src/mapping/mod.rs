@@ -4,3 +4,4 @@ pub mod fault;
 pub mod helpers;
 pub mod request;
 pub mod response;
+pub mod schema;

@@ -112,7 +112,7 @@ impl Shaper for SchemaShaper<'_> {
         let ns = ns.and_then(|n| std::str::from_utf8(n).ok()).unwrap_or("");
         let name = QName::new(ns, local);
         let found = self.schema.global_types.get(&name).map(|id| TypeRef::Type(*id)).or_else(|| {
-            super::xsd_builtin(&name).map(TypeRef::Builtin)
+            super::xsd::builtins::builtin_by_qname(&name).map(TypeRef::Builtin)
         });
         match (ctx, found) {
             (TypedCtx::Known { ty, .. }, Some(t)) => {

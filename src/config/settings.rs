@@ -1,0 +1,160 @@
+//! Gateway-wide settings (`soapgate.yaml`): listeners, logging, limits, timeouts.
+
+use super::raw::RawGateway;
+use super::units::{parse_count, parse_duration, parse_size, Quantity};
+use super::{Diagnostics, LogFormat, Settings};
+use crate::soap::parse::XmlLimits;
+use std::time::Duration;
+
+fn size_or(q: &Option<Quantity>, default: u64, file: &str, key: &str, d: &mut Diagnostics) -> usize {
+    match q.as_ref().map(parse_size) {
+        None => default as usize,
+        Some(Ok(v)) => v as usize,
+        Some(Err(e)) => {
+            d.error(file, key, e, "write a positive size such as 256KiB");
+            default as usize
+        }
+    }
+}
+
+pub(crate) fn duration_or(
+    q: &Option<Quantity>,
+    default: Duration,
+    file: &str,
+    key: &str,
+    d: &mut Diagnostics,
+) -> Duration {
+    match q.as_ref().map(parse_duration) {
+        None => default,
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            d.error(file, key, e, "write a positive duration such as 5s or 250ms");
+            default
+        }
+    }
+}
+
+fn count_or(n: Option<i64>, default: usize, file: &str, key: &str, d: &mut Diagnostics) -> usize {
+    match n.map(parse_count) {
+        None => default,
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            d.error(file, key, e, "write a positive whole number");
+            default
+        }
+    }
+}
+
+/// Validates the gateway-wide settings.
+pub(super) fn build(raw: &RawGateway, file: &str, d: &mut Diagnostics) -> Settings {
+    let x = &raw.limits.xml;
+    let defaults = XmlLimits::default();
+    let xml = XmlLimits {
+        max_depth: count_or(x.depth, defaults.max_depth, file, "limits.xml.depth", d),
+        max_children: count_or(x.children, defaults.max_children, file, "limits.xml.children", d),
+        max_attributes: count_or(
+            x.attributes,
+            defaults.max_attributes,
+            file,
+            "limits.xml.attributes",
+            d,
+        ),
+        max_namespaces: count_or(
+            x.namespaces,
+            defaults.max_namespaces,
+            file,
+            "limits.xml.namespaces",
+            d,
+        ),
+        max_name_len: size_or(
+            &x.name_length,
+            defaults.max_name_len as u64,
+            file,
+            "limits.xml.name_length",
+            d,
+        ),
+        max_attr_value: size_or(
+            &x.attribute_value,
+            defaults.max_attr_value as u64,
+            file,
+            "limits.xml.attribute_value",
+            d,
+        ),
+        max_text: size_or(&x.text, defaults.max_text as u64, file, "limits.xml.text", d),
+    };
+    let log_format = match raw.logging.format.as_deref() {
+        None | Some("auto") => LogFormat::Auto,
+        Some("json") => LogFormat::Json,
+        Some("text") => LogFormat::Text,
+        Some(other) => {
+            d.error(
+                file,
+                "logging.format",
+                format!("unknown format `{other}`"),
+                "use auto, json or text",
+            );
+            LogFormat::Auto
+        }
+    };
+    let t = &raw.timeouts;
+    Settings {
+        listen: raw.listen.clone().unwrap_or_else(|| "127.0.0.1:8080".into()),
+        admin_listen: raw.admin_listen.clone(),
+        workers: count_or(raw.workers, default_workers(), file, "workers", d),
+        log_format,
+        log_level: raw.logging.level.clone().unwrap_or_else(|| "info".into()),
+        request_body_limit: body_limit(&raw.limits.request_body, file, d),
+        backend_response_limit: size_or(
+            &raw.limits.backend_response,
+            8 << 20,
+            file,
+            "limits.backend_response",
+            d,
+        ),
+        xml,
+        client_request_timeout: duration_or(
+            &t.client_request,
+            Duration::from_secs(5),
+            file,
+            "timeouts.client_request",
+            d,
+        ),
+        keep_alive: duration_or(
+            &t.keep_alive,
+            Duration::from_secs(5),
+            file,
+            "timeouts.keep_alive",
+            d,
+        ),
+        backend_connect_timeout: duration_or(
+            &t.backend_connect,
+            Duration::from_secs(1),
+            file,
+            "timeouts.backend_connect",
+            d,
+        ),
+        backend_total_timeout: duration_or(
+            &t.backend_total,
+            Duration::from_secs(10),
+            file,
+            "timeouts.backend_total",
+            d,
+        ),
+    }
+}
+
+/// Hard cap on request bodies (THREATS.md): configurable below it, never above.
+pub const REQUEST_BODY_HARD_CAP: usize = 1024 * 1024;
+
+fn body_limit(q: &Option<Quantity>, file: &str, d: &mut Diagnostics) -> usize {
+    let v = size_or(q, 256 * 1024, file, "limits.request_body", d);
+    if v > REQUEST_BODY_HARD_CAP {
+        let msg = format!("{v} bytes is above the hard cap of {REQUEST_BODY_HARD_CAP} bytes");
+        d.error(file, "limits.request_body", msg, "use at most 1MiB");
+    }
+    v.min(REQUEST_BODY_HARD_CAP)
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}

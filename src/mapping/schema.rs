@@ -1,0 +1,95 @@
+//! Schema-aware mediation for routes bound to a WSDL operation: input object, validation, body
+//! rendering from the schema, and typed response parsing.
+
+use crate::config::Route;
+use crate::error::GatewayError;
+use crate::soap::parse::{self, SoapResponse, XmlLimits};
+use crate::wsdl::model::{Message, Operation, PartKind, Schema, TypeRef, Wsdl};
+use crate::wsdl::typed::{Root, SchemaShaper};
+use crate::wsdl::{render, validate};
+use serde_json::{Map, Value};
+
+/// A route's WSDL and operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound<'a> {
+    pub wsdl: &'a Wsdl,
+    pub op: &'a Operation,
+}
+
+/// The WSDL operation a route is bound to, if any.
+pub fn bound(route: &Route) -> Option<Bound<'_>> {
+    let wsdl = route.service.wsdl.as_deref()?;
+    let op = wsdl.operations.get(route.wsdl_op?)?;
+    Some(Bound { wsdl, op })
+}
+
+/// The type of a top-level input field (a child of the wrapper, or an RPC part).
+fn field_type(schema: &Schema, msg: &Message, name: &str) -> Option<TypeRef> {
+    if let Some(el) = msg.element.and_then(|id| schema.elements.get(id)) {
+        let ct = schema.complex(el.ty)?;
+        let child = ct.children.get(*ct.child_index.get(name)?)?;
+        return schema.elements.get(child.element).map(|d| d.ty);
+    }
+    match &msg.parts.iter().find(|p| p.name == name)?.kind {
+        PartKind::Type(t) => Some(*t),
+        PartKind::Element(id) => schema.elements.get(*id).map(|d| d.ty),
+    }
+}
+
+/// The operation's input object: the JSON body, then path parameters and query parameters
+/// (typed by the schema), validated against the input message.
+pub fn input(
+    b: Bound<'_>,
+    path: &Map<String, Value>,
+    query: &[(String, String)],
+    body: Value,
+) -> Result<Value, GatewayError> {
+    let Some(msg) = &b.op.input else {
+        return Ok(Value::Object(Map::new()));
+    };
+    let mut obj = match body {
+        Value::Object(o) => o,
+        Value::Null => Map::new(),
+        _ => {
+            let v = validate::Violation { pointer: String::new(), message: "must be a JSON object".into() };
+            return Err(GatewayError::SchemaViolation(vec![v]));
+        }
+    };
+    let params = path.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
+    let query = query.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let mut violations = Vec::new();
+    for (name, raw) in params.chain(query) {
+        let Some(ty) = field_type(&b.wsdl.schema, msg, name) else { continue };
+        match validate::coerce_scalar(&b.wsdl.schema, ty, raw) {
+            Ok(v) => {
+                obj.insert(name.to_string(), v);
+            }
+            Err(message) => violations.push(validate::Violation { pointer: format!("/{name}"), message }),
+        }
+    }
+    if !violations.is_empty() {
+        return Err(GatewayError::SchemaViolation(violations));
+    }
+    let value = Value::Object(obj);
+    validate::validate(&b.wsdl.schema, msg, &value).map_err(GatewayError::SchemaViolation)?;
+    Ok(value)
+}
+
+/// Renders the SOAP Body content of the operation's input from a validated input object.
+pub fn render_body(b: Bound<'_>, input: &Value) -> Result<String, GatewayError> {
+    let Some(msg) = &b.op.input else {
+        return Ok(String::new());
+    };
+    render::render_body(&b.wsdl.schema, msg, input).map_err(|e| GatewayError::TemplateInput(e.0))
+}
+
+/// Parses a response with the operation's output schema deciding arrays and types.
+pub fn parse_typed(bytes: &[u8], limits: &XmlLimits, b: Bound<'_>) -> Result<SoapResponse, GatewayError> {
+    let schema = &b.wsdl.schema;
+    let root = match &b.op.output {
+        Some(Message { element: Some(id), .. }) => Root::Element(*id),
+        Some(m) => Root::Rpc(&m.parts),
+        None => Root::Rpc(&[]),
+    };
+    parse::parse_with(bytes, limits, SchemaShaper::new(schema, root), true)
+}

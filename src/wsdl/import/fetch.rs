@@ -1,0 +1,90 @@
+//! Getting the documents of a WSDL for `import`: local files, or http(s) URLs with a blocking GET,
+//! each recorded so the whole set can be saved next to the generated mapping.
+
+use super::save::Fetched;
+use crate::wsdl::loader::docs::is_http;
+use crate::wsdl::model::Wsdl;
+use crate::wsdl::{WsdlError, MAX_DOCUMENT_BYTES};
+use std::cell::RefCell;
+use std::io::Read;
+use std::time::Duration;
+
+/// Total time for one HTTP GET (connect, headers and body).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Redirects followed for one document.
+const MAX_REDIRECTS: u8 = 5;
+
+/// Loads `entry` (absolute file path or http(s) URL); returns the model and every fetched document,
+/// entry first.
+pub fn load_recorded(entry: &str) -> Result<(Wsdl, Vec<Fetched>), WsdlError> {
+    let recorded: RefCell<Vec<Fetched>> = RefCell::new(Vec::new());
+    let fetch = |location: &str| -> Result<Vec<u8>, String> {
+        let bytes = match is_http(location) {
+            true => http_get(location)?,
+            false => read_file(location)?,
+        };
+        recorded.borrow_mut().push(Fetched {
+            location: location.to_string(),
+            bytes: bytes.clone(),
+        });
+        Ok(bytes)
+    };
+    let wsdl = crate::wsdl::load_with(entry, &fetch)?;
+    Ok((wsdl, recorded.into_inner()))
+}
+
+/// Reads a file, at most one byte past the size limit (the loader reports the excess).
+fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_DOCUMENT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// A blocking GET on a fresh actix system (the CLI runs outside any runtime).
+fn http_get(url: &str) -> Result<Vec<u8>, String> {
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err("only http and https URLs are fetched".into());
+    }
+    let work = async {
+        match actix_rt::time::timeout(HTTP_TIMEOUT, get(url)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no complete answer within {}s", HTTP_TIMEOUT.as_secs())),
+        }
+    };
+    actix_rt::System::new().block_on(work)
+}
+
+async fn get(url: &str) -> Result<Vec<u8>, String> {
+    let client = awc::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .max_redirects(MAX_REDIRECTS)
+        .finish();
+    let mut res = client
+        .get(url)
+        .insert_header(("accept", "text/xml, application/xml, application/wsdl+xml, */*"))
+        .send()
+        .await
+        .map_err(|e| describe_send_error(url, &e.to_string()))?;
+    if !res.status().is_success() {
+        return Err(format!("HTTP status {}", res.status()));
+    }
+    let body = res
+        .body()
+        .limit(MAX_DOCUMENT_BYTES)
+        .await
+        .map_err(|e| format!("reading the body: {e} (limit {MAX_DOCUMENT_BYTES} bytes)"))?;
+    Ok(body.to_vec())
+}
+
+fn describe_send_error(url: &str, msg: &str) -> String {
+    if url.to_ascii_lowercase().starts_with("https://") {
+        return format!(
+            "{msg} (this build has no TLS client: download the WSDL and its imports, then import the file)"
+        );
+    }
+    msg.to_string()
+}

@@ -1,0 +1,310 @@
+//! Request validation: checks a JSON request against an operation's input schema before anything is sent.
+//!
+//! The input object is the content of the body wrapper. Document style: the fields of the part
+//! element's type (a simple-typed part element takes its value as `"#text"`); rpc style (and bare
+//! multi-part bodies): one key per part. The JSON conventions mirror XML -> JSON conversion
+//! ([`crate::wsdl::typed`]): children by local name, attributes as `"@name"`, simpleContent (and
+//! mixed) text as `"#text"`, repeated elements as arrays, `null` for `xsi:nil`, and
+//! `"@xsi:type": "<local name>"` selecting a type derived from the declared one.
+
+mod content;
+mod lexforms;
+mod pattern;
+mod scalar;
+#[cfg(test)]
+mod tests;
+
+pub use scalar::coerce_scalar;
+pub(crate) use scalar::lexical;
+
+use super::model::{Child, ComplexType, ElementDecl, Message, Part, PartKind, Schema, TypeDef, TypeId, TypeRef};
+use serde_json::{Map, Value};
+
+/// Validation stops after this many violations.
+pub const MAX_VIOLATIONS: usize = 50;
+/// Deepest nesting of elements checked (the JSON depth is limited upstream already).
+pub const MAX_DEPTH: usize = 64;
+/// The key that selects a derived type (`xsi:type`).
+pub const XSI_TYPE_KEY: &str = "@xsi:type";
+/// The key of simpleContent or mixed text.
+pub const TEXT_KEY: &str = "#text";
+
+/// One schema violation, located by an RFC 6901 JSON pointer into the request.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Violation {
+    pub pointer: String,
+    pub message: String,
+}
+
+/// Checks `input` (the content of the body wrapper) against the input message `msg`.
+/// Returns every violation found, at most [`MAX_VIOLATIONS`].
+pub fn validate(schema: &Schema, msg: &Message, input: &Value) -> Result<(), Vec<Violation>> {
+    let mut v = Validator {
+        schema,
+        out: Vec::new(),
+    };
+    v.message(msg, input);
+    if v.out.is_empty() {
+        Ok(())
+    } else {
+        Err(v.out)
+    }
+}
+
+/// Appends one reference token to an RFC 6901 pointer (`~` -> `~0`, `/` -> `~1`).
+pub fn pointer(base: &str, token: &str) -> String {
+    let mut p = String::with_capacity(base.len() + token.len() + 1);
+    p.push_str(base);
+    p.push('/');
+    for c in token.chars() {
+        match c {
+            '~' => p.push_str("~0"),
+            '/' => p.push_str("~1"),
+            c => p.push(c),
+        }
+    }
+    p
+}
+
+/// How the body of a message is laid out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Layout<'a> {
+    /// Document style: one element; the input holds its content.
+    Element(&'a ElementDecl),
+    /// RPC style (or a bare multi-part body): one accessor per part, keyed by part name.
+    Parts(&'a [Part]),
+}
+
+/// The layout of a message (a document message whose element is missing has no content).
+pub(crate) fn layout<'a>(schema: &'a Schema, msg: &'a Message) -> Option<Layout<'a>> {
+    match msg.element {
+        Some(id) => schema.elements.get(id).map(Layout::Element),
+        None => Some(Layout::Parts(&msg.parts)),
+    }
+}
+
+/// The accessor element of a part: its global element, or an unqualified element named after it.
+pub(crate) fn part_decl(schema: &Schema, part: &Part) -> Option<ElementDecl> {
+    match &part.kind {
+        PartKind::Element(id) => schema.elements.get(*id).cloned(),
+        PartKind::Type(ty) => Some(ElementDecl {
+            name: super::model::QName::new("", part.name.clone()),
+            ty: *ty,
+            min: 1,
+            max: super::model::MaxOccurs::Bounded(1),
+            nillable: true,
+            is_abstract: false,
+            default: None,
+            fixed: None,
+            substitutes: Vec::new(),
+        }),
+    }
+}
+
+/// The complex type with this id.
+pub(crate) fn complex_by_id(schema: &Schema, id: TypeId) -> Option<&ComplexType> {
+    match schema.types.get(id) {
+        Some(TypeDef::Complex(c)) => Some(c),
+        _ => None,
+    }
+}
+
+/// The type named by `"@xsi:type"`: the declared type itself or one derived from it, by local name.
+pub(crate) fn derived_type(schema: &Schema, declared: TypeRef, local: &str) -> Option<TypeId> {
+    let TypeRef::Type(id) = declared else { return None };
+    let ct = complex_by_id(schema, id)?;
+    let named = |t: &TypeId| complex_by_id(schema, *t).and_then(|c| c.name.as_ref()).is_some_and(|n| n.local == local);
+    if named(&id) {
+        return Some(id);
+    }
+    ct.derived.iter().copied().find(|t| named(t))
+}
+
+/// The declaration behind a JSON key inside a complex type: the child with that local name, or the
+/// substitution group member standing in for one, with the child it occupies.
+pub(crate) fn child_decl<'a, 'c>(
+    schema: &'a Schema,
+    ct: &'c ComplexType,
+    key: &str,
+) -> Option<(&'a ElementDecl, &'c Child)> {
+    let child = ct.children.get(*ct.child_index.get(key)?)?;
+    let head = schema.elements.get(child.element)?;
+    if head.name.local == key {
+        return Some((head, child));
+    }
+    let member = head
+        .substitutes
+        .iter()
+        .filter_map(|s| schema.elements.get(*s))
+        .find(|d| d.name.local == key)?;
+    Some((member, child))
+}
+
+/// The JSON keys under which an element (or a member of its substitution group) may appear.
+pub(crate) fn element_keys<'a>(schema: &'a Schema, decl: &'a ElementDecl) -> impl Iterator<Item = &'a str> {
+    let members = decl.substitutes.iter().filter_map(|s| schema.elements.get(*s));
+    std::iter::once(decl.name.local.as_str()).chain(members.map(|d| d.name.local.as_str()))
+}
+
+/// Walks a request and collects violations.
+struct Validator<'a> {
+    schema: &'a Schema,
+    out: Vec<Violation>,
+}
+
+impl<'a> Validator<'a> {
+    fn report(&mut self, pointer: &str, message: impl Into<String>) {
+        if self.out.len() < MAX_VIOLATIONS {
+            self.out.push(Violation {
+                pointer: pointer.to_string(),
+                message: message.into(),
+            });
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.out.len() >= MAX_VIOLATIONS
+    }
+
+    fn message(&mut self, msg: &Message, input: &Value) {
+        let Some(obj) = input.as_object() else {
+            self.report("", "must be a JSON object");
+            return;
+        };
+        match layout(self.schema, msg) {
+            Some(Layout::Element(decl)) => self.content(decl.ty, obj, "", 0),
+            Some(Layout::Parts(parts)) => self.parts(parts, obj),
+            None => self.report("", "the operation's input element is missing from the WSDL"),
+        }
+    }
+
+    fn parts(&mut self, parts: &[Part], obj: &Map<String, Value>) {
+        for part in parts {
+            let ptr = pointer("", &part.name);
+            match (obj.get(&part.name), part_decl(self.schema, part)) {
+                (None, _) => self.report(&ptr, "required"),
+                (Some(v), Some(decl)) => self.element_value(&decl, v, &ptr, 1),
+                (Some(_), None) => {}
+            }
+        }
+        for key in obj.keys() {
+            if !parts.iter().any(|p| &p.name == key) {
+                self.report(&pointer("", key), "unknown field");
+            }
+        }
+    }
+
+    /// One occurrence of an element: `null` (xsi:nil) or a value of its type.
+    fn element_value(&mut self, decl: &ElementDecl, v: &Value, ptr: &str, depth: usize) {
+        if v.is_null() {
+            if !decl.nillable {
+                self.report(ptr, "must not be null (the element is not nillable)");
+            }
+            return;
+        }
+        self.typed(decl.ty, v, ptr, depth);
+        if let (Some(fixed), Some(text)) = (&decl.fixed, lexical(v)) {
+            if self.schema.complex(decl.ty).is_none() && &text != fixed {
+                self.report(ptr, format!("must be the fixed value `{fixed}`"));
+            }
+        }
+    }
+
+    /// A value of a type: complex (object) or simple (scalar).
+    fn typed(&mut self, ty: TypeRef, v: &Value, ptr: &str, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.report(ptr, format!("nested deeper than {MAX_DEPTH} levels"));
+            return;
+        }
+        match self.schema.complex(ty) {
+            Some(_) => self.complex_value(ty, v, ptr, depth),
+            None => {
+                if let Err(message) = scalar::check(self.schema, ty, v) {
+                    self.report(ptr, message);
+                }
+            }
+        }
+    }
+
+    /// The content of a part element (document style): an object of its type's fields.
+    fn content(&mut self, ty: TypeRef, obj: &Map<String, Value>, ptr: &str, depth: usize) {
+        match self.schema.complex(ty) {
+            Some(_) => self.complex_object(ty, obj, ptr, depth),
+            None => self.simple_text(ty, obj, ptr),
+        }
+    }
+
+    /// A simple-typed part element: the input is `{"#text": value}`.
+    fn simple_text(&mut self, ty: TypeRef, obj: &Map<String, Value>, ptr: &str) {
+        for key in obj.keys().filter(|k| *k != TEXT_KEY) {
+            self.report(&pointer(ptr, key), "unknown field (the body element has simple content: use \"#text\")");
+        }
+        match obj.get(TEXT_KEY) {
+            Some(v) => self.typed(ty, v, &pointer(ptr, TEXT_KEY), 1),
+            None => self.report(&pointer(ptr, TEXT_KEY), "required"),
+        }
+    }
+
+    fn complex_value(&mut self, ty: TypeRef, v: &Value, ptr: &str, depth: usize) {
+        let Some(ct) = self.schema.complex(ty) else { return };
+        match (v, &ct.content) {
+            (Value::Object(obj), _) => self.complex_object(ty, obj, ptr, depth),
+            (Value::Array(_), _) => self.report(ptr, "must not be an array (the element occurs at most once)"),
+            (scalar, super::model::Content::Simple(text)) => {
+                let text = *text;
+                self.typed(text, scalar, ptr, depth + 1);
+                self.required_attributes(ct, &Map::new(), ptr);
+            }
+            _ => self.report(ptr, "must be an object"),
+        }
+    }
+
+    /// An object of a complex type, after `"@xsi:type"` selected the effective type.
+    fn complex_object(&mut self, ty: TypeRef, obj: &Map<String, Value>, ptr: &str, depth: usize) {
+        let Some(effective) = self.effective_type(ty, obj, ptr) else { return };
+        if let Some(ct) = self.schema.complex(TypeRef::Type(effective)) {
+            self.fields(ct, obj, ptr, depth);
+        }
+    }
+
+    /// The type an object is validated against: the declared one or the one `"@xsi:type"` names.
+    fn effective_type(&mut self, ty: TypeRef, obj: &Map<String, Value>, ptr: &str) -> Option<TypeId> {
+        let TypeRef::Type(id) = ty else { return None };
+        let ct = complex_by_id(self.schema, id)?;
+        let Some(given) = obj.get(XSI_TYPE_KEY) else {
+            if ct.is_abstract {
+                let msg = format!("the type is abstract: give \"{XSI_TYPE_KEY}\" with one of: {}", self.concrete(ct));
+                self.report(ptr, msg);
+                return None;
+            }
+            return Some(id);
+        };
+        let at = pointer(ptr, XSI_TYPE_KEY);
+        let found = given.as_str().and_then(|local| derived_type(self.schema, ty, local));
+        match found {
+            Some(t) if complex_by_id(self.schema, t).is_some_and(|c| !c.is_abstract) => Some(t),
+            _ => {
+                let msg = format!("must name the declared type or one derived from it: {}", self.concrete(ct));
+                self.report(&at, msg);
+                None
+            }
+        }
+    }
+
+    /// The local names of the non-abstract types an object of `ct` may take.
+    fn concrete(&self, ct: &ComplexType) -> String {
+        let own = (!ct.is_abstract).then_some(ct.name.as_ref()).flatten();
+        let derived = ct
+            .derived
+            .iter()
+            .filter_map(|t| complex_by_id(self.schema, *t))
+            .filter(|c| !c.is_abstract)
+            .filter_map(|c| c.name.as_ref());
+        let names: Vec<&str> = own.into_iter().chain(derived).map(|n| n.local.as_str()).take(20).collect();
+        if names.is_empty() {
+            "(none)".into()
+        } else {
+            names.join(", ")
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Simple values: JSON kind by built-in type, XSD lexical forms, facets, and path/query coercion.
+
+use super::lexforms;
+use super::pattern;
+use crate::wsdl::model::{Builtin, Schema, SimpleType, TypeDef, TypeRef};
+use serde_json::{Number, Value};
+
+/// Most enumeration values listed in a violation message.
+const ENUM_SHOWN: usize = 10;
+
+/// The text a scalar JSON value stands for in XML; `None` for null, objects and arrays.
+pub(crate) fn lexical(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Checks a JSON value against a simple type (a built-in, a restriction with facets, or a list).
+pub(super) fn check(schema: &Schema, ty: TypeRef, v: &Value) -> Result<(), String> {
+    match ty {
+        TypeRef::Builtin(b) => builtin(b, v),
+        TypeRef::Type(id) => match schema.types.get(id) {
+            Some(TypeDef::Simple(st)) => simple(st, v),
+            Some(TypeDef::Complex(_)) => Err("must be an object".into()),
+            None => Ok(()),
+        },
+    }
+}
+
+fn simple(st: &SimpleType, v: &Value) -> Result<(), String> {
+    if let Some(item) = st.list_of {
+        return list(st, item, v);
+    }
+    let base = st.base.unwrap_or(Builtin::AnySimpleType);
+    builtin(base, v)?;
+    let Some(text) = lexical(v) else { return Ok(()) };
+    enumeration(st, &text, v)?;
+    if let Some(n) = length(base, &text) {
+        lengths(st, n)?;
+    }
+    matches_pattern(st, &text)
+}
+
+/// `xs:list`: a string of whitespace-separated items, each of the item type.
+fn list(st: &SimpleType, item: Builtin, v: &Value) -> Result<(), String> {
+    let Value::String(s) = v else {
+        return Err("must be a string of space-separated items".into());
+    };
+    for (i, token) in s.split_ascii_whitespace().enumerate() {
+        lexical_item(item, token).map_err(|e| format!("item {} `{token}`: {e}", i + 1))?;
+    }
+    enumeration(st, s, v)?;
+    lengths(st, s.split_ascii_whitespace().count())?;
+    matches_pattern(st, s)
+}
+
+fn enumeration(st: &SimpleType, text: &str, v: &Value) -> Result<(), String> {
+    if st.enumeration.is_empty() || st.enumeration.iter().any(|e| same_value(e, text, v)) {
+        return Ok(());
+    }
+    let shown: Vec<String> = st.enumeration.iter().take(ENUM_SHOWN).map(|e| format!("`{e}`")).collect();
+    let more = if st.enumeration.len() > ENUM_SHOWN { ", ..." } else { "" };
+    Err(format!("must be one of {}{more}", shown.join(", ")))
+}
+
+/// Enumeration values compare as text, numbers also by value (`1.0` matches `1`).
+fn same_value(allowed: &str, text: &str, v: &Value) -> bool {
+    if allowed == text {
+        return true;
+    }
+    match (v.as_f64(), allowed.trim().parse::<f64>()) {
+        (Some(a), Ok(b)) if v.is_number() => a == b,
+        _ => false,
+    }
+}
+
+fn lengths(st: &SimpleType, n: usize) -> Result<(), String> {
+    match (st.min_length, st.max_length) {
+        (Some(min), Some(max)) if min == max && n != min => Err(format!("must have length {min}")),
+        (Some(min), _) if n < min => Err(format!("must have length at least {min}")),
+        (_, Some(max)) if n > max => Err(format!("must have length at most {max}")),
+        _ => Ok(()),
+    }
+}
+
+fn matches_pattern(st: &SimpleType, text: &str) -> Result<(), String> {
+    let Some(p) = &st.pattern else { return Ok(()) };
+    match pattern::is_match(p, text) {
+        Some(false) => Err(format!("must match the pattern `{p}`")),
+        _ => Ok(()),
+    }
+}
+
+/// The length a length facet measures: characters, or octets for binary types; none for the rest.
+fn length(base: Builtin, text: &str) -> Option<usize> {
+    match base {
+        Builtin::String | Builtin::Token | Builtin::AnyUri | Builtin::QName | Builtin::AnySimpleType => {
+            Some(text.chars().count())
+        }
+        Builtin::HexBinary => Some(text.len() / 2),
+        Builtin::Base64Binary => Some(lexforms::base64_octets(text)),
+        _ => None,
+    }
+}
+
+/// Checks the JSON kind and lexical form of a built-in type.
+fn builtin(b: Builtin, v: &Value) -> Result<(), String> {
+    match b {
+        Builtin::AnyType => Ok(()),
+        Builtin::AnySimpleType => lexical(v).map(|_| ()).ok_or_else(|| "must be a string, number or boolean".into()),
+        Builtin::Boolean => v.is_boolean().then_some(()).ok_or_else(|| "must be a boolean".into()),
+        Builtin::Integer { min, max } => integer(v, min, max),
+        Builtin::Decimal => decimal(v),
+        Builtin::Float | Builtin::Double => float(v),
+        _ => match v {
+            Value::String(s) => lexical_item(b, s),
+            _ => Err("must be a string".into()),
+        },
+    }
+}
+
+/// The lexical form of one item of a string-valued built-in (also used for list items).
+fn lexical_item(b: Builtin, s: &str) -> Result<(), String> {
+    let ok = match b {
+        Builtin::Date => lexforms::is_date(s),
+        Builtin::DateTime => lexforms::is_date_time(s),
+        Builtin::Time => lexforms::is_time(s),
+        Builtin::Duration => lexforms::is_duration(s),
+        Builtin::Gregorian => lexforms::is_gregorian(s),
+        Builtin::Base64Binary => lexforms::is_base64(s),
+        Builtin::HexBinary => lexforms::is_hex(s),
+        Builtin::Boolean => matches!(s, "true" | "false" | "1" | "0"),
+        Builtin::Integer { min, max } => return integer_text(s, min, max),
+        Builtin::Decimal => is_decimal_lexical(s),
+        Builtin::Float | Builtin::Double => is_float_lexical(s),
+        _ => true,
+    };
+    ok.then_some(()).ok_or_else(|| format!("must be {}", lexforms::describe(b)))
+}
+
+/// Integers are JSON integers; only values beyond 64 bits may be strings of digits.
+fn integer(v: &Value, min: Option<i128>, max: Option<i128>) -> Result<(), String> {
+    match v {
+        Value::Number(n) => {
+            let value = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
+            match value {
+                Some(i) => bounds(i, min, max),
+                None => Err("must be an integer".into()),
+            }
+        }
+        Value::String(s) if fits_64_bits(s) => Err("must be a JSON number (not a string)".into()),
+        Value::String(s) => integer_text(s, min, max),
+        _ => Err("must be an integer".into()),
+    }
+}
+
+fn fits_64_bits(s: &str) -> bool {
+    s.parse::<i64>().is_ok() || s.parse::<u64>().is_ok()
+}
+
+/// An integer in the XSD lexical form (optional sign, digits), within bounds.
+fn integer_text(s: &str, min: Option<i128>, max: Option<i128>) -> Result<(), String> {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("must be an integer".into());
+    }
+    match s.strip_prefix('+').unwrap_or(s).parse::<i128>() {
+        Ok(i) => bounds(i, min, max),
+        Err(_) if s.starts_with('-') && min.is_some() => Err(too_small(min)),
+        Err(_) if !s.starts_with('-') && max.is_some() => Err(too_large(max)),
+        Err(_) => Ok(()),
+    }
+}
+
+fn bounds(i: i128, min: Option<i128>, max: Option<i128>) -> Result<(), String> {
+    if min.is_some_and(|m| i < m) {
+        return Err(too_small(min));
+    }
+    if max.is_some_and(|m| i > m) {
+        return Err(too_large(max));
+    }
+    Ok(())
+}
+
+fn too_small(min: Option<i128>) -> String {
+    format!("must be at least {}", min.unwrap_or_default())
+}
+
+fn too_large(max: Option<i128>) -> String {
+    format!("must be at most {}", max.unwrap_or_default())
+}
+
+fn decimal(v: &Value) -> Result<(), String> {
+    match v {
+        Value::Number(_) => Ok(()),
+        Value::String(s) if is_decimal_lexical(s) => Ok(()),
+        _ => Err("must be a number or a string holding a decimal number".into()),
+    }
+}
+
+/// Floats are JSON numbers; strings only for what JSON cannot hold (INF, NaN, more digits than f64).
+fn float(v: &Value) -> Result<(), String> {
+    match v {
+        Value::Number(_) => Ok(()),
+        Value::String(s) if is_float_lexical(s) => Ok(()),
+        _ => Err("must be a number".into()),
+    }
+}
+
+/// `xs:decimal`: optional sign, digits with an optional fraction.
+pub(crate) fn is_decimal_lexical(t: &str) -> bool {
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    !(int.is_empty() && frac.is_empty())
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `xs:double`/`xs:float`: a decimal with an optional exponent, `INF`, `-INF` or `NaN`.
+pub(crate) fn is_float_lexical(t: &str) -> bool {
+    if matches!(t, "INF" | "-INF" | "+INF" | "NaN") {
+        return true;
+    }
+    let (mantissa, exponent) = match t.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (t, None),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let d = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+    });
+    is_decimal_lexical(mantissa) && exponent_ok
+}
+
+/// Converts a path or query parameter to the JSON value of a simple type: integers, numbers and
+/// booleans are parsed; decimals, big integers and every other type stay strings.
+pub fn coerce_scalar(schema: &Schema, ty: TypeRef, raw: &str) -> Result<Value, String> {
+    let Some(b) = schema.builtin_of(ty) else {
+        return Err("cannot be given as a path or query parameter: the field has structure".into());
+    };
+    match b {
+        Builtin::Integer { .. } => coerce_integer(raw),
+        Builtin::Float | Builtin::Double => coerce_float(raw),
+        Builtin::Decimal if is_decimal_lexical(raw) => Ok(Value::String(raw.to_string())),
+        Builtin::Decimal => Err("must be a decimal number".into()),
+        Builtin::Boolean => match raw {
+            "true" | "1" => Ok(Value::Bool(true)),
+            "false" | "0" => Ok(Value::Bool(false)),
+            _ => Err("must be true or false".into()),
+        },
+        _ => Ok(Value::String(raw.to_string())),
+    }
+}
+
+fn coerce_integer(raw: &str) -> Result<Value, String> {
+    let t = raw.strip_prefix('+').unwrap_or(raw);
+    if let Ok(i) = t.parse::<i64>() {
+        return Ok(Value::Number(i.into()));
+    }
+    if let Ok(u) = t.parse::<u64>() {
+        return Ok(Value::Number(u.into()));
+    }
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Value::String(t.to_string()));
+    }
+    Err("must be an integer".into())
+}
+
+fn coerce_float(raw: &str) -> Result<Value, String> {
+    if !is_float_lexical(raw) {
+        return Err("must be a number".into());
+    }
+    let parsed = raw.parse::<f64>().ok().and_then(Number::from_f64);
+    Ok(parsed.map_or_else(|| Value::String(raw.to_string()), Value::Number))
+}
