@@ -44,7 +44,7 @@ pub struct BackendReply {
 
 impl BackendSpec {
     /// Validates the raw `backend:` block of a mapping.
-        /// Validates the raw `backend:` block of a mapping; `default_version` comes from the WSDL.
+    /// Validates the raw `backend:` block of a mapping; `default_version` comes from the WSDL.
     pub fn build(
         raw: &RawBackend,
         s: &Settings,
@@ -78,7 +78,7 @@ impl BackendSpec {
             }
         }
         let version = match raw.soap_version.as_deref() {
-                        None => default_version.unwrap_or(SoapVersion::V11),
+            None => default_version.unwrap_or(SoapVersion::V11),
             Some("1.1") => SoapVersion::V11,
             Some("1.2") => SoapVersion::V12,
             Some(v) => {
@@ -125,7 +125,7 @@ impl BackendSpec {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         };
-                // Asked on a `Connection: close` request, so a `close` in the answer is only an echo:
+        // Asked on a `Connection: close` request, so a `close` in the answer is only an echo:
         // HTTP/1.1 servers keep connections by default; HTTP/1.0 ones only when they say so.
         let keep = version != awc::http::Version::HTTP_10 || says("keep-alive");
         let state = if keep { Reuse::KeepAlive } else { Reuse::Close };
@@ -196,7 +196,7 @@ async fn send_one(
     if let Some(a) = &env.soap_action {
         req = req.insert_header(("SOAPAction", a.as_str()));
     }
-        let reuse = spec.may_reuse(i);
+    let reuse = spec.may_reuse(i);
     if !reuse {
         req = req.force_close();
     }
@@ -204,7 +204,7 @@ async fn send_one(
         .send_body(env.body.clone())
         .await
         .map_err(|e| send_error(e, spec.timeout))?;
-        if !reuse {
+    if !reuse {
         spec.learn_reuse(i, resp.version(), resp.headers());
     }
     let status = resp.status().as_u16();

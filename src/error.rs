@@ -21,7 +21,7 @@ pub enum GatewayError {
     JsonSyntax(String),
     #[error("the request contains a character that XML 1.0 does not allow (U+{0:04X})")]
     XmlInvalidChar(u32),
-        #[error("the request does not match the operation's schema ({} error(s))", .0.len())]
+    #[error("the request does not match the operation's schema ({} error(s))", .0.len())]
     SchemaViolation(Vec<crate::wsdl::validate::Violation>),
     #[error("a field the template needs is missing: {0}")]
     MissingField(String),
@@ -90,7 +90,7 @@ impl GatewayError {
             E::UnsupportedMediaType(_) => row(415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"),
             E::JsonSyntax(_) => row(400, "JSON_SYNTAX", "Malformed JSON"),
             E::XmlInvalidChar(_) => row(400, "XML_INVALID_CHAR", "Character not allowed in XML"),
-                        E::SchemaViolation(_) => row(400, "SCHEMA_VIOLATION", "Request does not match the schema"),
+            E::SchemaViolation(_) => row(400, "SCHEMA_VIOLATION", "Request does not match the schema"),
             E::MissingField(_) => row(400, "MISSING_FIELD", "Required field missing"),
             E::TemplateInput(_) => row(400, "TEMPLATE_INPUT", "Request value cannot be rendered"),
             E::TemplateFailed(_) => row(500, "TEMPLATE_FAILED", "Request template failed"),
@@ -180,13 +180,15 @@ impl GatewayError {
         body.insert("instance".into(), json!(instance));
         body.insert("code".into(), json!(code));
         body.insert("correlation_id".into(), json!(correlation_id));
-                if let GatewayError::UpstreamFault(f) = self {
+        if let GatewayError::UpstreamFault(f) = self {
             if let Some(d) = &f.detail {
                 body.insert("fault_detail".into(), d.clone());
             }
         }
         if let GatewayError::SchemaViolation(v) = self {
-            let errors = v.iter().map(|e| json!({"pointer": e.pointer, "message": e.message}));
+            let errors = v
+                .iter()
+                .map(|e| json!({"pointer": e.pointer, "message": e.message}));
             body.insert("errors".into(), Value::Array(errors.collect()));
         }
         Value::Object(body)

@@ -2,9 +2,9 @@
 
 use crate::backend::{self, BackendReply};
 use crate::config::{BodySource, Route, Settings, Snapshot};
-use crate::mapping::schema;
 use crate::error::GatewayError;
 use crate::mapping::request::Templates;
+use crate::mapping::schema;
 use crate::router::Matched;
 use crate::soap::envelope::{self, Envelope};
 use crate::soap::parse::{self, Outcome};
@@ -81,11 +81,12 @@ pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Re
     let body = request_json(ex)?;
     // 4. Authenticate and authorize: OAuth2 providers plug in here.
     // 5. Rate limit: the route's policies plug in here.
-        // 6. Validate against the WSDL schema when the route is bound to an operation.
+    // 6. Validate against the WSDL schema when the body is rendered from it (a hand-written
+    //    template defines its own JSON shape).
     let query = form_urlencoded(&ex.query);
-    let input = match schema::bound(&route) {
-        Some(b) => Some(schema::input(b, &matched.params, &query, body.clone())?),
-        None => None,
+    let input = match (schema::bound(&route), &route.body) {
+        (Some(b), BodySource::Schema) => Some(schema::input(b, &matched.params, &query, body.clone())?),
+        _ => None,
     };
     ex.timings.accept_us = micros(t);
 
@@ -184,11 +185,19 @@ fn render(
 ) -> Result<Envelope, GatewayError> {
     let route = &m.route;
     let needs_ctx = matches!(route.body, BodySource::Template(_)) || route.header_template.is_some();
-    let ctx = if needs_ctx { Some(template_context(m, route, ex, query, body)?) } else { None };
+    let ctx = if needs_ctx {
+        Some(template_context(m, route, ex, query, body)?)
+    } else {
+        None
+    };
     let body_xml = match (&route.body, &ctx, schema::bound(route), input) {
         (BodySource::Template(name), Some(ctx), _, _) => snap.templates.render(name, ctx)?,
         (BodySource::Schema, _, Some(b), Some(input)) => schema::render_body(b, input)?,
-        _ => return Err(GatewayError::Internal("route has no way to render its body".into())),
+        _ => {
+            return Err(GatewayError::Internal(
+                "route has no way to render its body".into(),
+            ))
+        }
     };
     let header_xml = match (&route.header_template, &ctx) {
         (Some(h), Some(ctx)) => Some(snap.templates.render(h, ctx)?),
@@ -211,7 +220,7 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<V
     if !is_xml_content_type(reply.content_type.as_deref()) {
         return Err(GatewayError::UpstreamContentType);
     }
-        let spec = &route.response;
+    let spec = &route.response;
     let parsed = match schema::bound(route) {
         Some(b) if b.op.output.is_some() => schema::parse_typed(&reply.body, &settings.xml, b)?,
         _ => parse::parse(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?,

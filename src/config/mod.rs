@@ -170,7 +170,8 @@ impl Snapshot {
             let Some(m) = read_yaml::<RawMapping>(&path, &mut diag) else {
                 continue;
             };
-            let (svc, svc_routes) = routes::build_service(m, &path, &base, &settings, &mut templates, &mut diag);
+            let (svc, svc_routes) =
+                routes::build_service(m, &path, &base, &settings, &mut templates, &mut diag);
             services.push(svc);
             routes.extend(svc_routes);
         }
@@ -264,4 +265,3 @@ fn mapping_files(dir: &Path, file: &str, diag: &mut Diagnostics) -> Vec<PathBuf>
     }
     files
 }
-

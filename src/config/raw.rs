@@ -98,7 +98,7 @@ pub struct RawRoute {
     /// Request headers exposed to templates (case-insensitive names).
     #[serde(default)]
     pub headers: Vec<String>,
-        #[serde(default)]
+    #[serde(default)]
     pub request: RawRequest,
     #[serde(default)]
     pub response: RawResponse,

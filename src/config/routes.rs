@@ -24,7 +24,12 @@ pub(super) fn build_service(
     let file = path.display().to_string();
     let valid_name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     if m.service.is_empty() || !m.service.chars().all(valid_name) {
-        d.error(&file, "service", "service name must be non-empty [A-Za-z0-9_-]", "rename the service");
+        d.error(
+            &file,
+            "service",
+            "service name must be non-empty [A-Za-z0-9_-]",
+            "rename the service",
+        );
     }
     let wsdl = m.wsdl.as_deref().and_then(|w| load_wsdl(&base.join(w), &file, d));
     let default_version = wsdl.as_deref().and_then(binding_version);
@@ -53,7 +58,12 @@ fn load_wsdl(path: &Path, file: &str, d: &mut Diagnostics) -> Option<Arc<Wsdl>> 
             Some(Arc::new(w))
         }
         Err(e) => {
-            d.error(file, "wsdl", e.to_string(), "fix the WSDL or the path (relative to soapgate.yaml)");
+            d.error(
+                file,
+                "wsdl",
+                e.to_string(),
+                "fix the WSDL or the path (relative to soapgate.yaml)",
+            );
             None
         }
     }
@@ -76,11 +86,23 @@ fn build_route(
     let file = svc.file.as_str();
     let at = format!("routes[{index}]");
     if r.id.is_empty() {
-        d.error(file, &format!("{at}.id"), "route id is empty", "give every route a unique id");
+        d.error(
+            file,
+            &format!("{at}.id"),
+            "route id is empty",
+            "give every route a unique id",
+        );
     }
     let method = route_method(&r.method, file, &at, d);
     let path = PathTemplate::parse(&r.path)
-        .map_err(|e| d.error(file, &format!("{at}.path"), e, "write a path like /customers/{id}"))
+        .map_err(|e| {
+            d.error(
+                file,
+                &format!("{at}.path"),
+                e,
+                "write a path like /customers/{id}",
+            )
+        })
         .ok();
     let headers = route_headers(&r.headers, file, &at, d);
     let wsdl_op = bind_operation(&r, svc, file, &at, d);
@@ -89,11 +111,15 @@ fn build_route(
     let header_template = r.request.header_template.as_ref().and_then(|h| {
         let hname = format!("{name}#header");
         let key = format!("{at}.request.header_template");
-        templates.compile_file(&hname, &base.join(h), file, &key, d).then_some(hname)
+        templates
+            .compile_file(&hname, &base.join(h), file, &key, d)
+            .then_some(hname)
     });
     let response = ResponseSpec::build(&r.response, file, &format!("{at}.response"), d);
     let faults = FaultRules::build(&r.faults, file, &format!("{at}.faults"), d);
-    let wsdl_action = wsdl_op.and_then(|i| svc.wsdl.as_ref()?.operations.get(i)).map(|o| o.action.clone());
+    let wsdl_action = wsdl_op
+        .and_then(|i| svc.wsdl.as_ref()?.operations.get(i))
+        .map(|o| o.action.clone());
     Some(Route {
         id: r.id,
         service: svc.clone(),
@@ -115,7 +141,12 @@ fn route_method(raw: &str, file: &str, at: &str, d: &mut Diagnostics) -> Option<
         Ok(m) if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) => Some(m),
         _ => {
             let msg = format!("unsupported method `{raw}`");
-            d.error(file, &format!("{at}.method"), msg, "use GET, POST, PUT, PATCH or DELETE");
+            d.error(
+                file,
+                &format!("{at}.method"),
+                msg,
+                "use GET, POST, PUT, PATCH or DELETE",
+            );
             None
         }
     }
@@ -123,14 +154,21 @@ fn route_method(raw: &str, file: &str, at: &str, d: &mut Diagnostics) -> Option<
 
 fn route_headers(raw: &[String], file: &str, at: &str, d: &mut Diagnostics) -> Vec<HeaderName> {
     raw.iter()
-        .filter_map(|h| match HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes()) {
-            Ok(n) => Some(n),
-            Err(_) => {
-                let msg = format!("`{h}` is not a header name");
-                d.error(file, &format!("{at}.headers"), msg, "list header names such as x-tenant-id");
-                None
-            }
-        })
+        .filter_map(
+            |h| match HeaderName::from_bytes(h.to_ascii_lowercase().as_bytes()) {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    let msg = format!("`{h}` is not a header name");
+                    d.error(
+                        file,
+                        &format!("{at}.headers"),
+                        msg,
+                        "list header names such as x-tenant-id",
+                    );
+                    None
+                }
+            },
+        )
         .collect()
 }
 
@@ -147,8 +185,17 @@ fn bind_operation(r: &RawRoute, svc: &Service, file: &str, at: &str, d: &mut Dia
     if found.is_none() {
         let mut names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
         names.dedup();
-        let msg = format!("operation `{}` is not in the WSDL (it has: {})", r.operation, names.join(", "));
-        d.error(file, &format!("{at}.operation"), msg, "use one of the WSDL's operation names");
+        let msg = format!(
+            "operation `{}` is not in the WSDL (it has: {})",
+            r.operation,
+            names.join(", ")
+        );
+        d.error(
+            file,
+            &format!("{at}.operation"),
+            msg,
+            "use one of the WSDL's operation names",
+        );
     }
     found
 }

@@ -22,7 +22,8 @@ Try:
   curl -s '{base}/customers/42/orders?status=Open'
   curl -s -X POST {base}/customers/42/orders -H 'content-type: application/json' \\
        -d '{{\"currency\":\"GBP\",\"lines\":[{{\"sku\":\"WIDGET-S\",\"quantity\":3}}]}}'
-  curl -s -X PUT {base}/customers/7/email -H 'content-type: application/json' -d '{{\"email\":\"grace@example.org\"}}'
+    curl -s -X PUT {base}/customers/7/email -H 'content-type: application/json' -d '{{\"email\":\"grace@example.org\"}}'
+  curl -s -i -X PUT {base}/customers/7/email -H 'content-type: application/json' -d '{{}}'   # WSDL schema check -> 400 problem+json
   curl -s -i {base}/customers/99          # SOAP Fault -> 404 problem+json
   curl -s -i {base}/customers/500         # Server fault -> 502 problem+json{admin}
 

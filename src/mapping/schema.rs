@@ -51,7 +51,10 @@ pub fn input(
         Value::Object(o) => o,
         Value::Null => Map::new(),
         _ => {
-            let v = validate::Violation { pointer: String::new(), message: "must be a JSON object".into() };
+            let v = validate::Violation {
+                pointer: String::new(),
+                message: "must be a JSON object".into(),
+            };
             return Err(GatewayError::SchemaViolation(vec![v]));
         }
     };
@@ -59,12 +62,17 @@ pub fn input(
     let query = query.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let mut violations = Vec::new();
     for (name, raw) in params.chain(query) {
-        let Some(ty) = field_type(&b.wsdl.schema, msg, name) else { continue };
+        let Some(ty) = field_type(&b.wsdl.schema, msg, name) else {
+            continue;
+        };
         match validate::coerce_scalar(&b.wsdl.schema, ty, raw) {
             Ok(v) => {
                 obj.insert(name.to_string(), v);
             }
-            Err(message) => violations.push(validate::Violation { pointer: format!("/{name}"), message }),
+            Err(message) => violations.push(validate::Violation {
+                pointer: format!("/{name}"),
+                message,
+            }),
         }
     }
     if !violations.is_empty() {
@@ -87,7 +95,9 @@ pub fn render_body(b: Bound<'_>, input: &Value) -> Result<String, GatewayError> 
 pub fn parse_typed(bytes: &[u8], limits: &XmlLimits, b: Bound<'_>) -> Result<SoapResponse, GatewayError> {
     let schema = &b.wsdl.schema;
     let root = match &b.op.output {
-        Some(Message { element: Some(id), .. }) => Root::Element(*id),
+        Some(Message {
+            element: Some(id), ..
+        }) => Root::Element(*id),
         Some(m) => Root::Rpc(&m.parts),
         None => Root::Rpc(&[]),
     };

@@ -168,3 +168,5 @@ pub mod render;
 pub mod validate;
 pub mod import;
 pub mod openapi;
+#[cfg(test)]
+mod request_corpus_tests;

@@ -44,7 +44,10 @@ impl<'a> SchemaShaper<'a> {
     fn top(&self, local: &str) -> TypedCtx {
         match self.root {
             Root::Element(id) => match self.schema.elements.get(id) {
-                Some(d) if d.name.local == local => TypedCtx::Known { ty: d.ty, many: false },
+                Some(d) if d.name.local == local => TypedCtx::Known {
+                    ty: d.ty,
+                    many: false,
+                },
                 _ => TypedCtx::Unknown,
             },
             Root::Rpc(_) => TypedCtx::RpcWrapper,
@@ -52,11 +55,16 @@ impl<'a> SchemaShaper<'a> {
     }
 
     fn part(&self, local: &str) -> TypedCtx {
-        let Root::Rpc(parts) = self.root else { return TypedCtx::Unknown };
+        let Root::Rpc(parts) = self.root else {
+            return TypedCtx::Unknown;
+        };
         match parts.iter().find(|p| p.name == local).map(|p| &p.kind) {
             Some(PartKind::Type(ty)) => TypedCtx::Known { ty: *ty, many: false },
             Some(PartKind::Element(id)) => match self.schema.elements.get(*id) {
-                Some(d) => TypedCtx::Known { ty: d.ty, many: false },
+                Some(d) => TypedCtx::Known {
+                    ty: d.ty,
+                    many: false,
+                },
                 None => TypedCtx::Unknown,
             },
             None => TypedCtx::Unknown,
@@ -64,21 +72,31 @@ impl<'a> SchemaShaper<'a> {
     }
 
     fn child(&self, ty: TypeRef, local: &str) -> TypedCtx {
-        let Some(ct) = self.schema.complex(ty) else { return TypedCtx::Unknown };
+        let Some(ct) = self.schema.complex(ty) else {
+            return TypedCtx::Unknown;
+        };
         if let Some(item) = ct.soapenc_array_of {
             return TypedCtx::Known { ty: item, many: true };
         }
         if let Some(c) = ct.child_index.get(local).and_then(|i| ct.children.get(*i)) {
             if let Some(d) = self.schema.elements.get(c.element) {
-                return TypedCtx::Known { ty: d.ty, many: c.many };
+                return TypedCtx::Known {
+                    ty: d.ty,
+                    many: c.many,
+                };
             }
         }
         // A member of a substitution group stands in for its head.
         for c in &ct.children {
-            let Some(head) = self.schema.elements.get(c.element) else { continue };
+            let Some(head) = self.schema.elements.get(c.element) else {
+                continue;
+            };
             for s in &head.substitutes {
                 if let Some(d) = self.schema.elements.get(*s).filter(|d| d.name.local == local) {
-                    return TypedCtx::Known { ty: d.ty, many: c.many };
+                    return TypedCtx::Known {
+                        ty: d.ty,
+                        many: c.many,
+                    };
                 }
             }
         }
@@ -111,9 +129,12 @@ impl Shaper for SchemaShaper<'_> {
     fn retype(&mut self, ctx: &mut TypedCtx, ns: Option<&[u8]>, local: &str) -> bool {
         let ns = ns.and_then(|n| std::str::from_utf8(n).ok()).unwrap_or("");
         let name = QName::new(ns, local);
-        let found = self.schema.global_types.get(&name).map(|id| TypeRef::Type(*id)).or_else(|| {
-            super::xsd::builtins::builtin_by_qname(&name).map(TypeRef::Builtin)
-        });
+        let found = self
+            .schema
+            .global_types
+            .get(&name)
+            .map(|id| TypeRef::Type(*id))
+            .or_else(|| super::xsd::builtins::builtin_by_qname(&name).map(TypeRef::Builtin));
         match (ctx, found) {
             (TypedCtx::Known { ty, .. }, Some(t)) => {
                 *ty = t;
@@ -140,7 +161,9 @@ impl Shaper for SchemaShaper<'_> {
 
     fn array_children(&self, ctx: &TypedCtx, f: &mut dyn FnMut(&str)) {
         let TypedCtx::Known { ty, .. } = ctx else { return };
-        let Some(ct) = self.schema.complex(*ty) else { return };
+        let Some(ct) = self.schema.complex(*ty) else {
+            return;
+        };
         for c in ct.children.iter().filter(|c| c.many) {
             if let Some(d) = self.schema.elements.get(c.element) {
                 f(&d.name.local);

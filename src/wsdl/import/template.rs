@@ -309,12 +309,14 @@ impl<'s> Gen<'s> {
         format!("{}:{}", self.prefix(&name.ns), name.local)
     }
 
-    /// The prefix of a namespace (`ns1`, `ns2`... in order of first use, as the schema renderer does).
+    /// The prefix of a namespace: `ns1`, `ns2`... in order of first use, `xsd` for XML Schema (as the
+    /// schema renderer does).
     fn prefix(&mut self, ns: &str) -> String {
         if let Some((_, p)) = self.prefixes.iter().find(|(n, _)| n == ns) {
             return p.clone();
         }
-        let prefix = format!("ns{}", self.prefixes.len() + 1);
+        let numbered = self.prefixes.iter().filter(|(_, p)| p.starts_with("ns")).count();
+        let prefix = if ns == ns::XSD { "xsd".to_string() } else { format!("ns{}", numbered + 1) };
         self.prefixes.push((ns.to_string(), prefix.clone()));
         prefix
     }

@@ -419,6 +419,23 @@ pub(super) fn placeholder_element(name: QName, min: u32, max: MaxOccurs) -> Elem
     }
 }
 
+/// Looks up a type by name in a compiled schema (for `xsi:type` values): XSD built-ins, SOAP-ENC
+/// built-ins (`soapenc:string`, `soapenc:base64`, ...) and global types.
+pub fn type_by_qname(schema: &Schema, q: &QName) -> Option<TypeRef> {
+    if let Some(id) = schema.global_types.get(q) {
+        return Some(TypeRef::Type(*id));
+    }
+    if ns::is_xsd(&q.ns) || ns::is_soap_enc(&q.ns) {
+        let local = if q.local == "base64" {
+            "base64Binary"
+        } else {
+            q.local.as_str()
+        };
+        return builtin(local).map(TypeRef::Builtin);
+    }
+    None
+}
+
 /// Resolves a type name: XSD built-ins, SOAP-ENC types (their complex ones are added on first use),
 /// then the schema's global types.
 pub(crate) fn resolve_type_name(schema: &mut Schema, q: &QName) -> Option<TypeRef> {

@@ -334,24 +334,7 @@ fn substitutions(c: &mut Compiler) {
     for (member, head) in &c.pending.heads {
         heads.entry(*member).or_default().push(*head);
     }
-    let typeless: HashSet<ElementId> = c.pending.typeless.iter().copied().collect();
-    for member in &c.pending.typeless {
-        let mut cur = *member;
-        let mut seen = HashSet::from([cur]);
-        while let Some(head) = heads.get(&cur).and_then(|h| h.first()).copied() {
-            if !seen.insert(head) {
-                break;
-            }
-            cur = head;
-            if !typeless.contains(&head) {
-                break;
-            }
-        }
-        let ty = c.schema.elements.get(cur).map(|e| e.ty);
-        if let (Some(ty), Some(e)) = (ty, c.schema.elements.get_mut(*member)) {
-            e.ty = ty;
-        }
-    }
+    head_types(c, &heads);
     let mut members: Vec<ElementId> = heads.keys().copied().collect();
     members.sort_unstable();
     let mut budget = super::MAX_GRAPH;
@@ -369,6 +352,28 @@ fn substitutions(c: &mut Compiler) {
             if let Some(h) = c.schema.elements.get_mut(ancestor) {
                 h.substitutes.push(member);
             }
+        }
+    }
+}
+
+/// A member declared without a type has its (nearest typed) head's type.
+fn head_types(c: &mut Compiler, heads: &HashMap<ElementId, Vec<ElementId>>) {
+    let typeless: HashSet<ElementId> = c.pending.typeless.iter().copied().collect();
+    for member in &c.pending.typeless {
+        let mut cur = *member;
+        let mut seen = HashSet::from([cur]);
+        while let Some(head) = heads.get(&cur).and_then(|h| h.first()).copied() {
+            if !seen.insert(head) {
+                break;
+            }
+            cur = head;
+            if !typeless.contains(&head) {
+                break;
+            }
+        }
+        let ty = c.schema.elements.get(cur).map(|e| e.ty);
+        if let (Some(ty), Some(e)) = (ty, c.schema.elements.get_mut(*member)) {
+            e.ty = ty;
         }
     }
 }

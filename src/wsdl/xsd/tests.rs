@@ -531,3 +531,20 @@ fn exponential_group_expansion_is_bounded() {
         .any(|u| u.contains("expansion stops")));
     assert!(started.elapsed().as_secs() < 30);
 }
+
+#[test]
+fn types_are_found_by_qname_for_xsi_type() {
+    let w = load(r#"<xs:complexType name="T"><xs:sequence/></xs:complexType>"#);
+    let t = w.schema.global_types[&QName::new(TNS, "T")];
+    let find = |ns: &str, local: &str| super::type_by_qname(&w.schema, &QName::new(ns, local));
+    assert_eq!(find(TNS, "T"), Some(TypeRef::Type(t)));
+    assert_eq!(
+        find("http://www.w3.org/2001/XMLSchema", "boolean"),
+        Some(TypeRef::Builtin(Builtin::Boolean))
+    );
+    assert_eq!(
+        find("http://schemas.xmlsoap.org/soap/encoding/", "base64"),
+        Some(TypeRef::Builtin(Builtin::Base64Binary))
+    );
+    assert_eq!(find(TNS, "Nope"), None);
+}

@@ -55,17 +55,7 @@ pub(super) fn discover<'a, 'i>(
     let mut units = Vec::new();
     while let Some((doc, node, includer)) = queue.pop_front() {
         let location = docs.get(doc).map_or("", |d| d.location.as_str());
-        let own = attr(node, "targetNamespace").unwrap_or("").to_string();
-        let (tns, chameleon) = match includer {
-            Some(t) if own.is_empty() => (t.clone(), !t.is_empty()),
-            Some(t) if t != own => {
-                warnings.push(format!(
-                    "{location}: included schema has targetNamespace `{own}`, the including one `{t}`"
-                ));
-                (own, false)
-            }
-            _ => (own, false),
-        };
+        let (tns, chameleon) = effective_namespace(node, includer, location, warnings);
         if !seen.insert((doc, node.id(), tns.clone())) {
             continue;
         }
@@ -86,6 +76,29 @@ pub(super) fn discover<'a, 'i>(
         });
     }
     units
+}
+
+/// A schema's target namespace; an included one without its own takes the includer's (chameleon).
+fn effective_namespace(
+    node: Node,
+    includer: Option<String>,
+    location: &str,
+    warnings: &mut Vec<String>,
+) -> (String, bool) {
+    let own = attr(node, "targetNamespace").unwrap_or("").to_string();
+    match includer {
+        Some(t) if own.is_empty() => {
+            let chameleon = !t.is_empty();
+            (t, chameleon)
+        }
+        Some(t) if t != own => {
+            warnings.push(format!(
+                "{location}: included schema has targetNamespace `{own}`, the including one `{t}`"
+            ));
+            (own, false)
+        }
+        _ => (own, false),
+    }
 }
 
 /// Inline schemas of every WSDL document, and schema documents named by a `wsdl:import`.
