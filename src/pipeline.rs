@@ -230,6 +230,14 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<V
         Outcome::Payload(_) if !(200..300).contains(&reply.status) => {
             Err(GatewayError::UpstreamStatus(reply.status))
         }
+        Outcome::Payload(v) if spec.include_header => {
+            let header = parsed.header.unwrap_or_else(|| Value::Object(Map::new()));
+            let whole = json!({"header": header, "body": v});
+            match &spec.select {
+                Some(sel) => sel.apply(&whole),
+                None => Ok(whole),
+            }
+        }
         Outcome::Payload(v) => match &spec.select {
             Some(sel) => sel.apply(&v),
             None => Ok(v),

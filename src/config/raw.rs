@@ -123,6 +123,9 @@ pub struct RawResponse {
     pub select: Option<String>,
     /// Strip the Body's single wrapper element (default true).
     pub unwrap: Option<bool>,
+    /// Answer `{"header": <SOAP Header blocks>, "body": <Body>}` instead of the Body alone.
+    #[serde(default)]
+    pub include_header: bool,
     /// Element paths that are always arrays, e.g. `customer/phones/phone`.
     #[serde(default)]
     pub arrays: Vec<String>,

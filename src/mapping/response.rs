@@ -47,6 +47,8 @@ impl Selector {
 #[derive(Debug, Clone)]
 pub struct ResponseSpec {
     pub unwrap: bool,
+    /// Wrap the result as `{"header": ..., "body": ...}` (before `select`).
+    pub include_header: bool,
     pub hints: Hints,
     pub select: Option<Selector>,
 }
@@ -96,6 +98,7 @@ impl ResponseSpec {
             .ok()?;
         ok.then(|| ResponseSpec {
             unwrap: raw.unwrap.unwrap_or(true),
+            include_header: raw.include_header,
             hints,
             select,
         })

@@ -101,5 +101,13 @@ pub fn parse_typed(bytes: &[u8], limits: &XmlLimits, b: Bound<'_>) -> Result<Soa
         Some(m) => Root::Rpc(&m.parts),
         None => Root::Rpc(&[]),
     };
-    parse::parse_with(bytes, limits, SchemaShaper::new(schema, root), true)
+    let headers = b.op.output.as_ref().map_or(&[][..], |m| &m.headers[..]);
+    let header_shaper = SchemaShaper::new(schema, Root::Headers(headers));
+    parse::parse_with(
+        bytes,
+        limits,
+        SchemaShaper::new(schema, root),
+        header_shaper,
+        true,
+    )
 }

@@ -296,7 +296,8 @@ impl<'a, S: Shaper> Converter<'a, S> {
         nil: bool,
     ) -> Result<Value, GatewayError> {
         let ty = self.shaper.scalar(ctx);
-        let scalar = |text: String| scalar(text, ty, &self.shaper.describe(ctx, key));
+        let scalar =
+            |text: String| typed(text, ty).ok_or_else(|| type_error(&self.shaper.describe(ctx, key), ty));
         if nil && obj.is_none() {
             return Ok(Value::Null);
         }
@@ -326,46 +327,56 @@ impl<'a, S: Shaper> Converter<'a, S> {
 }
 
 fn insert(obj: &mut Map<String, Value>, key: String, value: Value, always_array: bool) {
-    match obj.get_mut(&key) {
-        Some(Value::Array(items)) => items.push(value),
-        Some(existing) => {
-            let first = std::mem::take(existing);
-            *existing = Value::Array(vec![first, value]);
+    use serde_json::map::Entry;
+    match obj.entry(key) {
+        Entry::Occupied(mut o) => match o.get_mut() {
+            Value::Array(items) => items.push(value),
+            existing => {
+                let first = std::mem::take(existing);
+                *existing = Value::Array(vec![first, value]);
+            }
+        },
+        Entry::Vacant(v) if always_array => {
+            v.insert(Value::Array(vec![value]));
         }
-        None if always_array => {
-            obj.insert(key, Value::Array(vec![value]));
-        }
-        None => {
-            obj.insert(key, value);
+        Entry::Vacant(v) => {
+            v.insert(value);
         }
     }
 }
 
 /// Types a text value by its hint. Empty text of a non-string type is `null`.
 pub fn scalar(text: String, ty: Option<ScalarType>, path: &str) -> Result<Value, GatewayError> {
+    typed(text, ty).ok_or_else(|| type_error(path, ty))
+}
+
+fn type_error(path: &str, ty: Option<ScalarType>) -> GatewayError {
+    let ty = ty.unwrap_or(ScalarType::String);
+    GatewayError::UpstreamXml {
+        code: "UPSTREAM_XML_TYPE",
+        message: format!("`{path}` is not a valid {ty:?}"),
+    }
+}
+
+/// The typed value, or `None` when the text does not fit the type.
+fn typed(text: String, ty: Option<ScalarType>) -> Option<Value> {
     let Some(ty) = ty.filter(|t| *t != ScalarType::String) else {
-        return Ok(Value::String(text));
+        return Some(Value::String(text));
     };
     let t = text.trim();
     if t.is_empty() {
-        return Ok(Value::Null);
+        return Some(Value::Null);
     }
-    let bad = || GatewayError::UpstreamXml {
-        code: "UPSTREAM_XML_TYPE",
-        message: format!("`{path}` is not a valid {ty:?}"),
-    };
     match ty {
         ScalarType::Boolean => match t {
-            "true" | "1" => Ok(Value::Bool(true)),
-            "false" | "0" => Ok(Value::Bool(false)),
-            _ => Err(bad()),
+            "true" | "1" => Some(Value::Bool(true)),
+            "false" | "0" => Some(Value::Bool(false)),
+            _ => None,
         },
-        ScalarType::Integer => integer(t).ok_or_else(bad),
-        ScalarType::Number => number(t).ok_or_else(bad),
-        ScalarType::Decimal => is_decimal(t)
-            .then(|| Value::String(t.to_string()))
-            .ok_or_else(bad),
-        ScalarType::String => Ok(Value::String(text)),
+        ScalarType::Integer => integer(t),
+        ScalarType::Number => number(t),
+        ScalarType::Decimal => is_decimal(t).then(|| Value::String(t.to_string())),
+        ScalarType::String => Some(Value::String(text)),
     }
 }
 

@@ -74,20 +74,21 @@ enum BodyState<'h, S: Shaper> {
     Fault(PlainConverter<'h>),
 }
 
-enum Section<'h, S: Shaper> {
-    Header(PlainConverter<'h>),
+enum Section<'h, S: Shaper, H: Shaper> {
+    Header(Converter<'h, H>),
     Body(BodyState<'h, S>),
     None,
 }
 
-struct State<'h, S: Shaper> {
+struct State<'h, S: Shaper, H: Shaper> {
     shaper: Option<S>,
+    header_shaper: Option<H>,
     limits: &'h XmlLimits,
     unwrap: bool,
     depth: usize,
     version: Option<SoapVersion>,
     envelope_closed: bool,
-    section: Section<'h, S>,
+    section: Section<'h, S, H>,
     header: Option<Value>,
     body: Option<(Map<String, Value>, bool)>,
 }
@@ -99,20 +100,29 @@ pub fn parse(
     hints: &Hints,
     unwrap: bool,
 ) -> Result<SoapResponse, GatewayError> {
-    parse_with(bytes, limits, PathShaper::new(hints, unwrap), unwrap)
+    parse_with(
+        bytes,
+        limits,
+        PathShaper::new(hints, unwrap),
+        plain_shaper(),
+        unwrap,
+    )
 }
 
-/// Like [`parse`], with any [`Shaper`] deciding arrays and types (e.g. the WSDL schema).
-pub fn parse_with<S: Shaper>(
+/// Like [`parse`], with any [`Shaper`]s deciding arrays and types of the Body and the Header
+/// blocks (e.g. the WSDL schema).
+pub fn parse_with<S: Shaper, H: Shaper>(
     bytes: &[u8],
     limits: &XmlLimits,
     shaper: S,
+    header_shaper: H,
     unwrap: bool,
 ) -> Result<SoapResponse, GatewayError> {
     let mut reader = NsReader::from_reader(bytes);
     reader.config_mut().expand_empty_elements = true;
     let mut st = State {
         shaper: Some(shaper),
+        header_shaper: Some(header_shaper),
         limits,
         unwrap,
         depth: 0,
@@ -156,7 +166,7 @@ fn ns_of<'a>(ns: &'a ResolveResult<'_>) -> Option<&'a [u8]> {
     }
 }
 
-impl<'h, S: Shaper> State<'h, S> {
+impl<'h, S: Shaper, H: Shaper> State<'h, S, H> {
     fn start(
         &mut self,
         reader: &NsReader<&[u8]>,
@@ -203,7 +213,13 @@ impl<'h, S: Shaper> State<'h, S> {
     fn open_section(&mut self, local: &str, ns: Option<&[u8]>) -> Result<(), GatewayError> {
         let in_env = ns.and_then(SoapVersion::from_namespace) == self.version;
         self.section = match local {
-            "Header" if in_env && self.body.is_none() => Section::Header(plain(self.limits, false)),
+            "Header" if in_env && self.body.is_none() => {
+                let shaper = self
+                    .header_shaper
+                    .take()
+                    .ok_or_else(|| syntax("more than one Header"))?;
+                Section::Header(Converter::new(shaper, self.limits))
+            }
             "Body" if in_env && self.body.is_none() => Section::Body(BodyState::Waiting),
             _ => {
                 return Err(GatewayError::UpstreamNotSoap(format!(
@@ -231,9 +247,8 @@ impl<'h, S: Shaper> State<'h, S> {
             };
         }
         match &mut self.section {
-            Section::Header(c) | Section::Body(BodyState::Fault(c)) => {
-                child(reader, e, c, ns, local, self.limits)
-            }
+            Section::Header(c) => child(reader, e, c, ns, local, self.limits),
+            Section::Body(BodyState::Fault(c)) => child(reader, e, c, ns, local, self.limits),
             Section::Body(BodyState::Payload(c)) => child(reader, e, c, ns, local, self.limits),
             _ => Err(syntax("element outside Header or Body")),
         }
@@ -245,7 +260,8 @@ impl<'h, S: Shaper> State<'h, S> {
             1 => self.envelope_closed = true,
             2 => self.close_section()?,
             _ => match &mut self.section {
-                Section::Header(c) | Section::Body(BodyState::Fault(c)) => c.end()?,
+                Section::Header(c) => c.end()?,
+                Section::Body(BodyState::Fault(c)) => c.end()?,
                 Section::Body(BodyState::Payload(c)) => c.end()?,
                 _ => return Err(syntax("unbalanced end tag")),
             },
@@ -268,7 +284,8 @@ impl<'h, S: Shaper> State<'h, S> {
     fn text(&mut self, s: &str) -> Result<(), GatewayError> {
         if self.depth >= 3 {
             match &mut self.section {
-                Section::Header(c) | Section::Body(BodyState::Fault(c)) => return c.text(s),
+                Section::Header(c) => return c.text(s),
+                Section::Body(BodyState::Fault(c)) => return c.text(s),
                 Section::Body(BodyState::Payload(c)) => return c.text(s),
                 _ => {}
             }
@@ -309,6 +326,11 @@ impl<'h, S: Shaper> State<'h, S> {
             outcome,
         })
     }
+}
+
+/// The schema-less shaper without hints (faults, headers of routes without a WSDL).
+pub fn plain_shaper() -> PathShaper<'static> {
+    PathShaper::new(&EMPTY, false)
 }
 
 fn plain(limits: &XmlLimits, skip_first: bool) -> PlainConverter<'_> {

@@ -16,6 +16,8 @@ pub enum Root<'a> {
     Element(ElementId),
     /// RPC style: a wrapper whose children are the parts.
     Rpc(&'a [Part]),
+    /// SOAP Header blocks: each top-level element is one of these parts' elements.
+    Headers(&'a [Part]),
 }
 
 /// Per-element context.
@@ -51,6 +53,17 @@ impl<'a> SchemaShaper<'a> {
                 _ => TypedCtx::Unknown,
             },
             Root::Rpc(_) => TypedCtx::RpcWrapper,
+            Root::Headers(parts) => parts
+                .iter()
+                .filter_map(|p| match p.kind {
+                    PartKind::Element(id) => self.schema.elements.get(id),
+                    PartKind::Type(_) => None,
+                })
+                .find(|d| d.name.local == local)
+                .map_or(TypedCtx::Unknown, |d| TypedCtx::Known {
+                    ty: d.ty,
+                    many: false,
+                }),
         }
     }
 

@@ -10,3 +10,5 @@ mod responses;
 mod routing;
 mod spyne;
 mod templates;
+mod wsdl;
+mod import;
