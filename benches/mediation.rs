@@ -9,6 +9,7 @@ use quick_xml::NsReader;
 use serde_json::{json, Value};
 use soapgate::config::Diagnostics;
 use soapgate::mapping::request::Templates;
+use soapgate::mapping::schema::{parse_typed, Bound};
 use soapgate::soap::convert::{Hints, ScalarType};
 use soapgate::soap::parse::{parse, Outcome, XmlLimits};
 use std::fmt::Write;
@@ -119,6 +120,10 @@ fn bench_xml_to_json(c: &mut Criterion) {
     };
     let untyped = Hints::default();
     let hinted = order_hints();
+    let wsdl_path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/fixtures/orders.wsdl");
+    let wsdl = soapgate::wsdl::load(std::path::Path::new(wsdl_path)).expect("bench WSDL loads");
+    let op = wsdl.operation("GetOrders", None).expect("GetOrders");
+    let bound = Bound { wsdl: &wsdl, op };
     for (label, target, samples) in SIZES {
         let xml = soap_response(target);
         for hints in [&untyped, &hinted] {
@@ -134,6 +139,9 @@ fn bench_xml_to_json(c: &mut Criterion) {
         });
         group.bench_function("hinted", |b| {
             b.iter(|| parse(black_box(&xml), &limits, &hinted, true).expect("parses"))
+        });
+        group.bench_function("typed_wsdl", |b| {
+            b.iter(|| parse_typed(black_box(&xml), &limits, bound).expect("parses"))
         });
         group.finish();
     }

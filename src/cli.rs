@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check` and `demo`.
+//! The command line: `serve`, `check`, `demo`, `import` and `openapi`.
 
 use crate::config::ConfigError;
 use crate::gateway::Gateway;
@@ -96,7 +96,12 @@ fn import(
             return ExitCode::FAILURE;
         }
     };
-    let opts = crate::wsdl::import::ImportOptions { out, service, backend_url, soap_version };
+    let opts = crate::wsdl::import::ImportOptions {
+        out,
+        service,
+        backend_url,
+        soap_version,
+    };
     match crate::wsdl::import::import(wsdl, &opts) {
         Ok(report) => {
             print!("{}", report.table());

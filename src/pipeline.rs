@@ -84,8 +84,8 @@ pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Re
     // 6. Validate against the WSDL schema when the body is rendered from it (a hand-written
     //    template defines its own JSON shape).
     let query = form_urlencoded(&ex.query);
-    let input = match (schema::bound(&route), &route.body) {
-        (Some(b), BodySource::Schema) => Some(schema::input(b, &matched.params, &query, body.clone())?),
+    let input = match schema::bound(&route) {
+        Some(b) if route.validate => Some(schema::input(b, &matched.params, &query, body.clone())?),
         _ => None,
     };
     ex.timings.accept_us = micros(t);

@@ -135,6 +135,8 @@ pub struct Route {
     pub body: BodySource,
     /// Index of the bound operation in `service.wsdl`'s operations (schema-aware mediation).
     pub wsdl_op: Option<usize>,
+    /// Validate requests against the operation's input schema (step 6).
+    pub validate: bool,
     /// Registered name of the Header template.
     pub header_template: Option<String>,
     pub response: ResponseSpec,

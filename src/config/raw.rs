@@ -114,6 +114,9 @@ pub struct RawRequest {
     pub template: Option<String>,
     /// Optional template rendering SOAP Header blocks.
     pub header_template: Option<String>,
+    /// Check the JSON against the WSDL input schema before rendering (default: true when the
+    /// body is rendered from the schema, false with a template, whose JSON shape is its own).
+    pub validate: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -120,6 +120,19 @@ fn build_route(
     let wsdl_action = wsdl_op
         .and_then(|i| svc.wsdl.as_ref()?.operations.get(i))
         .map(|o| o.action.clone());
+    let validate = r
+        .request
+        .validate
+        .unwrap_or(matches!(body, Some(BodySource::Schema)));
+    if validate && wsdl_op.is_none() {
+        let fix = "name the service's wsdl, or remove request.validate";
+        d.error(
+            file,
+            &format!("{at}.request.validate"),
+            "validation needs a WSDL operation",
+            fix,
+        );
+    }
     Some(Route {
         id: r.id,
         service: svc.clone(),
@@ -130,6 +143,7 @@ fn build_route(
         headers,
         body: body?,
         wsdl_op,
+        validate,
         header_template,
         response: response?,
         faults: faults?,

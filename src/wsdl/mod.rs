@@ -164,9 +164,9 @@ pub(crate) fn load_files(files: &[(&str, &str)]) -> Result<model::Wsdl, WsdlErro
     })
 }
 
-pub mod render;
-pub mod validate;
 pub mod import;
 pub mod openapi;
+pub mod render;
 #[cfg(test)]
 mod request_corpus_tests;
+pub mod validate;

@@ -9,13 +9,67 @@ use roxmltree::{Document, Node};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
+mod generate;
+
 const SAMPLES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../shared/corpus/messages/node-soap/test/request-response-samples"
 );
 
-/// Samples that must match; the others are listed (with the reason) in the printed table.
-const MIN_PASSING: usize = 0;
+/// Samples that must render to the expected body from input that validates.
+const MIN_PASSING: usize = 22;
+
+/// The samples that differ on purpose: (name prefix, render differs, validation fails, why).
+const DELIBERATE: &[(&str, bool, bool, &str)] = &[
+    (
+        "Dummy__should_escape_xml",
+        true,
+        true,
+        "null for a non-nillable element (node-soap writes xsi:nil anyway)",
+    ),
+    (
+        "Dummy__should_handle_attributes_in_request",
+        true,
+        true,
+        "attribute on an xs:string element (undeclared)",
+    ),
+    (
+        "IndienenBericht__",
+        false,
+        true,
+        "the sample omits the required `Bericht`; the body itself matches",
+    ),
+    (
+        "RetrieveFareQuoteDateRange__",
+        false,
+        true,
+        "dates given for xs:dateTime; the body itself matches",
+    ),
+    (
+        "SendCDATA__",
+        true,
+        false,
+        "a CDATA section in a JSON string is text for us, escaped, never raw markup",
+    ),
+    (
+        "getAttachments__",
+        true,
+        false,
+        "rpc wrapper in soap:body/@namespace (WSDL 1.1 §3.5) and xsi:type on encoded parts",
+    ),
+    (
+        "multiCall__",
+        true,
+        true,
+        "xsi:type inside xs:anyType content; node-soap moves items into SOAP-ENC",
+    ),
+    (
+        "update__",
+        true,
+        true,
+        "`replaceAll` is an attribute, the sample gives an element; node-soap keeps JSON order",
+    ),
+];
 
 /// The samples directory; `None` (test skipped) when absent, unless `CI` is set.
 fn samples() -> Option<PathBuf> {
@@ -23,7 +77,10 @@ fn samples() -> Option<PathBuf> {
     if root.is_dir() {
         return Some(root);
     }
-    assert!(std::env::var_os("CI").is_none(), "the corpus is required in CI but missing at {SAMPLES}");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the corpus is required in CI but missing at {SAMPLES}"
+    );
     eprintln!("skipping: no corpus at {SAMPLES}");
     None
 }
@@ -38,19 +95,55 @@ fn node_soap_request_samples_render_to_the_expected_bodies() {
         .filter(|p| p.join("request.json").is_file() && p.join("request.xml").is_file())
         .collect();
     dirs.sort();
-    let mut passed = 0;
+    let (mut passed, mut unexpected) = (0, Vec::new());
     eprintln!("{:<96} {:<8} {:<8} detail", "sample", "render", "valid");
     for dir in &dirs {
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let (render, valid) = run_sample(dir, &name);
         let mark = |r: &Result<(), String>| if r.is_ok() { "ok" } else { "FAIL" };
-        let detail: Vec<&str> = [&render, &valid].into_iter().filter_map(|r| r.as_ref().err()).map(String::as_str).collect();
-        eprintln!("{name:<96} {:<8} {:<8} {}", mark(&render), mark(&valid), detail.join(" | "));
+        let detail: Vec<&str> = [&render, &valid]
+            .into_iter()
+            .filter_map(|r| r.as_ref().err())
+            .map(String::as_str)
+            .collect();
+        eprintln!(
+            "{name:<96} {:<8} {:<8} {}",
+            mark(&render),
+            mark(&valid),
+            detail.join(" | ")
+        );
         passed += usize::from(render.is_ok() && valid.is_ok());
+        let known = DELIBERATE.iter().find(|d| name.starts_with(d.0));
+        let outcome = (render.is_err(), valid.is_err());
+        match known {
+            Some((_, r, v, why)) => {
+                eprintln!("{:<96} deliberate: {why}", "");
+                unexpected.extend((outcome != (*r, *v)).then(|| format!("{name}: {outcome:?}")));
+            }
+            None => unexpected.extend((outcome != (false, false)).then(|| format!("{name}: {outcome:?}"))),
+        }
     }
-    eprintln!("{passed}/{} samples render to the expected body from valid input", dirs.len());
-    assert!(dirs.len() >= 30, "expected the 30 node-soap samples, found {}", dirs.len());
-    assert!(passed >= MIN_PASSING, "{passed} samples pass, expected at least {MIN_PASSING}");
+    eprintln!(
+        "{passed}/{} samples render to the expected body from valid input",
+        dirs.len()
+    );
+    assert!(
+        dirs.len() >= 30,
+        "expected the 30 node-soap samples, found {}",
+        dirs.len()
+    );
+    assert!(
+        unexpected.is_empty(),
+        "unexpected outcomes (render failed, validation failed): {unexpected:#?}"
+    );
+    assert!(
+        passed >= MIN_PASSING,
+        "{passed} samples pass, expected at least {MIN_PASSING}"
+    );
 }
 
 /// Renders and compares one sample, and validates its input: (render result, validation result).
@@ -67,12 +160,17 @@ fn run_sample(dir: &Path, name: &str) -> (Result<(), String>, Result<(), String>
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
         .map(|raw| from_node_soap(&wsdl.schema, msg, &raw));
-    let Ok(input) = input else { return (Err("unreadable request.json".into()), Err("not run".into())) };
+    let Ok(input) = input else {
+        return (Err("unreadable request.json".into()), Err("not run".into()));
+    };
     let rendered = render_body(&wsdl.schema, msg, &input).map_err(|e| format!("render error: {e}"));
     let expected = std::fs::read_to_string(dir.join("request.xml")).map_err(|e| e.to_string());
     let render = rendered.and_then(|r| compare_bodies(&expected?, &r));
     let valid = validate(&wsdl.schema, msg, &input).map_err(|v| {
-        let list: Vec<String> = v.iter().map(|v| format!("{}: {}", v.pointer, v.message)).collect();
+        let list: Vec<String> = v
+            .iter()
+            .map(|v| format!("{}: {}", v.pointer, v.message))
+            .collect();
         format!("violations: {}", list.join("; "))
     });
     (render, valid)
@@ -84,7 +182,9 @@ fn run_sample(dir: &Path, name: &str) -> (Result<(), String>, Result<(), String>
 /// under `"$value"`, allows prefixed keys, single objects for repeated elements and strings for
 /// every scalar. Ours: `"@name"`, `"#text"`, local names, arrays, typed scalars.
 fn from_node_soap(schema: &Schema, msg: &Message, raw: &Value) -> Value {
-    let Some(obj) = raw.as_object() else { return raw.clone() };
+    let Some(obj) = raw.as_object() else {
+        return raw.clone();
+    };
     if let Some(decl) = msg.element.and_then(|id| schema.elements.get(id)) {
         return convert(schema, Some(decl.ty), raw, 0);
     }
@@ -93,7 +193,10 @@ fn from_node_soap(schema: &Schema, msg: &Message, raw: &Value) -> Value {
         let key = local(k);
         let ty = msg.parts.iter().find(|p| p.name == key).map(|p| match &p.kind {
             PartKind::Type(t) => *t,
-            PartKind::Element(id) => schema.elements.get(*id).map_or(TypeRef::Builtin(super::model::Builtin::AnyType), |d| d.ty),
+            PartKind::Element(id) => schema
+                .elements
+                .get(*id)
+                .map_or(TypeRef::Builtin(super::model::Builtin::AnyType), |d| d.ty),
         });
         out.insert(key.to_string(), convert(schema, ty, v, 0));
     }
@@ -116,7 +219,9 @@ fn convert(schema: &Schema, ty: Option<TypeRef>, v: &Value, depth: usize) -> Val
             }
             _ => v.clone(),
         },
-        Value::Array(items) => Value::Array(items.iter().map(|x| convert(schema, ty, x, depth + 1)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|x| convert(schema, ty, x, depth + 1)).collect())
+        }
         other => other.clone(),
     }
 }
@@ -134,7 +239,9 @@ fn convert_object(schema: &Schema, ty: Option<TypeRef>, obj: &Map<String, Value>
                 }
                 out.insert(XSI_TYPE_KEY.into(), derived);
             } else {
-                let aty = ct.and_then(|c| c.attributes.iter().find(|a| a.name.local == *k)).map(|a| a.ty);
+                let aty = ct
+                    .and_then(|c| c.attributes.iter().find(|a| a.name.local == *k))
+                    .map(|a| a.ty);
                 out.insert(format!("@{k}"), convert(schema, aty, v, depth + 1));
             }
         }
@@ -150,7 +257,9 @@ fn convert_object(schema: &Schema, ty: Option<TypeRef>, obj: &Map<String, Value>
         }
         let key = local(k);
         let found = ct.and_then(|c| child_decl(schema, c, key));
-        let item_ty = found.map(|(d, _)| d.ty).or_else(|| ct.and_then(|c| c.soapenc_array_of));
+        let item_ty = found
+            .map(|(d, _)| d.ty)
+            .or_else(|| ct.and_then(|c| c.soapenc_array_of));
         let many = found.is_some_and(|(_, c)| c.many) || ct.is_some_and(|c| c.soapenc_array_of.is_some());
         let value = match (many, v) {
             (true, Value::Array(_)) | (false, _) => convert(schema, item_ty, v, depth + 1),
@@ -176,7 +285,7 @@ fn compare_bodies(expected: &str, rendered: &str) -> Result<(), String> {
     let got = Document::parse(&wrapped).map_err(|e| format!("rendered XML is malformed: {e}: {rendered}"))?;
     let a: Vec<Node> = body.children().filter(Node::is_element).collect();
     let b: Vec<Node> = got.root_element().children().filter(Node::is_element).collect();
-    compare_lists(&a, &b, "Body").map_err(|e| format!("DIFF {e}\n    rendered: {rendered}"))
+    compare_lists(&a, &b, "Body").map_err(|e| format!("differs: {e}; rendered: {rendered}"))
 }
 
 fn compare_lists(a: &[Node], b: &[Node], at: &str) -> Result<(), String> {
@@ -185,12 +294,21 @@ fn compare_lists(a: &[Node], b: &[Node], at: &str) -> Result<(), String> {
     }
     match a.len().cmp(&b.len()) {
         std::cmp::Ordering::Equal => Ok(()),
-        _ => Err(format!("{at}: expected {} children {:?}, got {} {:?}", a.len(), names(a), b.len(), names(b))),
+        _ => Err(format!(
+            "{at}: expected {} children {:?}, got {} {:?}",
+            a.len(),
+            names(a),
+            b.len(),
+            names(b)
+        )),
     }
 }
 
 fn names(nodes: &[Node]) -> Vec<String> {
-    nodes.iter().map(|n| show(n.tag_name().namespace(), n.tag_name().name())).collect()
+    nodes
+        .iter()
+        .map(|n| show(n.tag_name().namespace(), n.tag_name().name()))
+        .collect()
 }
 
 fn show(ns: Option<&str>, local: &str) -> String {
@@ -200,17 +318,28 @@ fn show(ns: Option<&str>, local: &str) -> String {
 fn compare(x: &Node, y: &Node, at: &str) -> Result<(), String> {
     let (nx, ny) = (x.tag_name(), y.tag_name());
     if nx.namespace() != ny.namespace() || nx.name() != ny.name() {
-        return Err(format!("{at}: expected {}, got {}", show(nx.namespace(), nx.name()), show(ny.namespace(), ny.name())));
+        return Err(format!(
+            "{at}: expected {}, got {}",
+            show(nx.namespace(), nx.name()),
+            show(ny.namespace(), ny.name())
+        ));
     }
     let (ax, ay) = (attributes(x), attributes(y));
     if ax != ay {
         return Err(format!("{at}: attributes: expected {ax:?}, got {ay:?}"));
     }
-    let (cx, cy): (Vec<Node>, Vec<Node>) = (x.children().filter(Node::is_element).collect(), y.children().filter(Node::is_element).collect());
+    let (cx, cy): (Vec<Node>, Vec<Node>) = (
+        x.children().filter(Node::is_element).collect(),
+        y.children().filter(Node::is_element).collect(),
+    );
     if cx.is_empty() && cy.is_empty() {
         let (tx, ty) = (text(x), text(y));
         if tx.trim() != ty.trim() {
-            return Err(format!("{at}: text: expected {:?}, got {:?}", tx.trim(), ty.trim()));
+            return Err(format!(
+                "{at}: text: expected {:?}, got {:?}",
+                tx.trim(),
+                ty.trim()
+            ));
         }
     }
     compare_lists(&cx, &cy, at)
@@ -227,7 +356,10 @@ fn attributes(n: &Node) -> Vec<(String, String)> {
         .map(|a| {
             let name = show(a.namespace(), a.name());
             let value = if a.name() == "type" && a.namespace() == Some(crate::soap::NS_XSI) {
-                let (prefix, local) = a.value().split_once(':').map_or((None, a.value()), |(p, l)| (Some(p), l));
+                let (prefix, local) = a
+                    .value()
+                    .split_once(':')
+                    .map_or((None, a.value()), |(p, l)| (Some(p), l));
                 show(n.lookup_namespace_uri(prefix), local)
             } else {
                 a.value().to_string()

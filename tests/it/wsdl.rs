@@ -41,12 +41,10 @@ async fn repeated_elements_are_arrays_for_zero_one_and_many_items() {
 
 #[actix_rt::test]
 async fn nil_empty_and_absent_stay_apart_and_types_follow_the_schema() {
-    let inner = format!(
-        "<t:order><t:id>1</t:id><t:total>0.1</t:total><t:paid>0</t:paid><t:note xsi:nil=\"true\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"/></t:order>\
+    let inner = "<t:order><t:id>1</t:id><t:total>0.1</t:total><t:paid>0</t:paid><t:note xsi:nil=\"true\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"/></t:order>\
          <t:order><t:id>2</t:id><t:total>12345678901234567890.12</t:total><t:paid>false</t:paid><t:note/></t:order>\
-         <t:order><t:id>3</t:id><t:total>3</t:total><t:paid>1</t:paid><t:note>0042</t:note></t:order>"
-    );
-    let fake = FakeSoap::new().otherwise(orders(&inner)).start();
+         <t:order><t:id>3</t:id><t:total>3</t:total><t:paid>1</t:paid><t:note>0042</t:note></t:order>";
+    let fake = FakeSoap::new().otherwise(orders(inner)).start();
     let gw = gateway(&fake, "");
     let r = gw.post_json("/customers/c1/orders", "{}").await;
     assert_eq!(
@@ -61,10 +59,8 @@ async fn nil_empty_and_absent_stay_apart_and_types_follow_the_schema() {
 
 #[actix_rt::test]
 async fn xsi_type_selects_the_derived_type() {
-    let inner = format!(
-        "<t:order xsi:type=\"t:RushOrder\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><t:id>9</t:id><t:total>1</t:total><t:paid>true</t:paid><t:deadline>2026-12-01T00:00:00Z</t:deadline></t:order>"
-    );
-    let fake = FakeSoap::new().otherwise(orders(&inner)).start();
+    let inner = "<t:order xsi:type=\"t:RushOrder\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><t:id>9</t:id><t:total>1</t:total><t:paid>true</t:paid><t:deadline>2026-12-01T00:00:00Z</t:deadline></t:order>";
+    let fake = FakeSoap::new().otherwise(orders(inner)).start();
     let gw = gateway(&fake, "");
     let r = gw.post_json("/customers/c1/orders", "{}").await;
     assert_eq!(

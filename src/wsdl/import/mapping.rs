@@ -56,15 +56,25 @@ pub fn mapping(
     y.push_str(&format!("  urls: [{}]\n", q(backend.url)));
     y.push_str(&format!("  soap_version: \"{}\"\n", backend.version.as_str()));
     if !backend.namespace.is_empty() {
-        y.push_str(&format!("  namespace: {}   # offered to templates as {{{{ns}}}}\n", q(backend.namespace)));
+        y.push_str(&format!(
+            "  namespace: {}   # offered to templates as {{{{ns}}}}\n",
+            q(backend.namespace)
+        ));
     }
     let enabled: Vec<&RouteYaml> = routes.iter().filter(|r| r.disabled.is_none()).collect();
-    y.push_str(if enabled.is_empty() { "routes: []\n" } else { "routes:\n" });
+    y.push_str(if enabled.is_empty() {
+        "routes: []\n"
+    } else {
+        "routes:\n"
+    });
     for r in &enabled {
         y.push_str(&route(r));
     }
     for r in routes.iter().filter(|r| r.disabled.is_some()) {
-        y.push_str(&format!("\n# Not enabled: {}\n", one_line(r.disabled.unwrap_or(""))));
+        y.push_str(&format!(
+            "\n# Not enabled: {}\n",
+            one_line(r.disabled.unwrap_or(""))
+        ));
         let block: String = route(r).lines().map(|l| format!("#{l}\n")).collect();
         y.push_str(&block);
     }
@@ -84,7 +94,7 @@ fn route(r: &RouteYaml<'_>) -> String {
     ));
     if let Some(t) = r.template {
         y.push_str(&format!(
-            "    request:\n      template: {}   # delete this line to render from the schema\n",
+                        "    request:\n      template: {}   # delete this line to render from the schema\n      validate: true   # check requests against the WSDL schema first\n",
             q(t)
         ));
     }
@@ -139,7 +149,11 @@ mod tests {
             version: SoapVersion::V12,
             namespace: "urn:x",
         };
-        let faults = vec![FaultYaml { detail: "NotFound".into(), code: "NOT_FOUND".into(), title: "Not: found".into() }];
+        let faults = vec![FaultYaml {
+            detail: "NotFound".into(),
+            code: "NOT_FOUND".into(),
+            title: "Not: found".into(),
+        }];
         let routes = [
             RouteYaml {
                 id: "get-a",

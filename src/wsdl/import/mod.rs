@@ -24,15 +24,17 @@
 mod fetch;
 mod mapping;
 pub mod names;
+mod plan;
 mod save;
 pub mod template;
 
 use crate::soap::SoapVersion;
 use crate::wsdl::loader::docs::is_http;
-use crate::wsdl::model::{Operation, PartKind, Schema, TypeRef, Use, Wsdl};
+use crate::wsdl::model::Wsdl;
 use crate::wsdl::WsdlError;
 use mapping::{BackendYaml, FaultYaml, RouteYaml};
-use names::{kebab, Unique};
+use names::kebab;
+use plan::{backend_url, choose_version, plan, service_notes, Planned};
 use std::path::{Path, PathBuf};
 
 /// What `import` is asked to do.
@@ -73,14 +75,16 @@ pub struct ImportReport {
     pub notes: Vec<String>,
 }
 
-/// Why an import failed (nothing usable was written).
+/// Why an import failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error(transparent)]
     Wsdl(#[from] WsdlError),
     #[error("{path}: {msg}")]
     Io { path: String, msg: String },
-    #[error("{path} already exists: remove it, or import into another --out folder or with another --service")]
+    #[error(
+        "{path} already exists: remove it, or import into another --out folder or with another --service"
+    )]
     Exists { path: String },
     #[error("{0}")]
     InvalidOption(String),
@@ -94,7 +98,9 @@ pub fn import(entry: &str, opts: &ImportOptions) -> Result<ImportReport, ImportE
     let service = service_name(&entry, &wsdl, opts.service.as_deref())?;
     let mapping_file = opts.out.join("mappings").join(format!("{service}.yaml"));
     if mapping_file.exists() {
-        return Err(ImportError::Exists { path: mapping_file.display().to_string() });
+        return Err(ImportError::Exists {
+            path: mapping_file.display().to_string(),
+        });
     }
     let version = choose_version(&wsdl, opts.soap_version)?;
     let mut plan = plan(&wsdl, version, &service);
@@ -113,7 +119,13 @@ pub fn import(entry: &str, opts: &ImportOptions) -> Result<ImportReport, ImportE
     write_file(&mapping_file, text.as_bytes())?;
     files.push(mapping_file);
     files.extend(write_gateway_config(&opts.out)?);
-    let notes = service_notes(&wsdl, version, &plan, backend.placeholder, &opts.out.join(&wsdl_rel));
+    let notes = service_notes(
+        &wsdl,
+        version,
+        &plan,
+        backend.placeholder,
+        &opts.out.join(&wsdl_rel),
+    );
     Ok(ImportReport {
         service: service.clone(),
         soap_version: version,
@@ -129,9 +141,14 @@ fn absolute_entry(entry: &str) -> Result<String, ImportError> {
     if is_http(entry) {
         return Ok(entry.to_string());
     }
-    let io = |msg: String| ImportError::Io { path: entry.to_string(), msg };
+    let io = |msg: String| ImportError::Io {
+        path: entry.to_string(),
+        msg,
+    };
     let abs = std::path::absolute(entry).map_err(|e| io(e.to_string()))?;
-    let abs = abs.to_str().ok_or_else(|| io("the path is not valid UTF-8".into()))?;
+    let abs = abs
+        .to_str()
+        .ok_or_else(|| io("the path is not valid UTF-8".into()))?;
     Ok(crate::wsdl::loader::docs::normalize_path(abs))
 }
 
@@ -154,133 +171,17 @@ fn service_name(entry: &str, wsdl: &Wsdl, given: Option<&str>) -> Result<String,
         };
     }
     let from_wsdl = || {
-        let name = wsdl.name.clone().or_else(|| wsdl.ports.first().map(|p| p.service.clone()))?;
-        name.chars().any(|c| c.is_ascii_alphanumeric()).then(|| kebab(&name))
+        let name = wsdl
+            .name
+            .clone()
+            .or_else(|| wsdl.ports.first().map(|p| p.service.clone()))?;
+        name.chars()
+            .any(|c| c.is_ascii_alphanumeric())
+            .then(|| kebab(&name))
     };
-    Ok(names::service_from_entry(entry).or_else(from_wsdl).unwrap_or_else(|| "service".into()))
-}
-
-fn choose_version(wsdl: &Wsdl, given: Option<SoapVersion>) -> Result<SoapVersion, ImportError> {
-    let has = |v: SoapVersion| wsdl.operations.iter().any(|o| o.version == v);
-    match given {
-        Some(v) if has(v) || wsdl.operations.is_empty() => Ok(v),
-        Some(v) => Err(ImportError::InvalidOption(format!(
-            "the WSDL has no SOAP {} binding; leave out --soap-version",
-            v.as_str()
-        ))),
-        None if has(SoapVersion::V11) || !has(SoapVersion::V12) => Ok(SoapVersion::V11),
-        None => Ok(SoapVersion::V12),
-    }
-}
-
-/// One operation's route in the making.
-#[derive(Debug)]
-struct Planned<'w> {
-    op: &'w Operation,
-    id: String,
-    path: String,
-    disabled: Option<String>,
-    not_mapped: Vec<String>,
-    template: Option<String>,
-}
-
-impl Planned<'_> {
-    fn report(self) -> OperationReport {
-        OperationReport {
-            operation: self.op.name.clone(),
-            path: self.path,
-            route_id: self.id,
-            method: "POST".into(),
-            disabled: self.disabled,
-            not_mapped: self.not_mapped,
-        }
-    }
-}
-
-/// The operations of the chosen binding version (first of each name), with unique route ids.
-fn plan<'w>(wsdl: &'w Wsdl, version: SoapVersion, service: &str) -> Vec<Planned<'w>> {
-    let mut ids = Unique::default();
-    let mut seen = std::collections::HashSet::new();
-    wsdl.operations
-        .iter()
-        .filter(|o| o.version == version && seen.insert(o.name.as_str()))
-        .map(|op| {
-            let id = ids.claim(&kebab(&op.name));
-            let template = op.input.as_ref().map(|_| format!("templates/{service}/{id}.xml.hbs"));
-            Planned {
-                op,
-                path: format!("/{service}/{id}"),
-                disabled: disabled_reason(op),
-                not_mapped: not_mapped(wsdl, op),
-                id,
-                template,
-            }
-        })
-        .collect()
-}
-
-fn disabled_reason(op: &Operation) -> Option<String> {
-    if op.input.is_none() {
-        return Some("the operation has no input message, so a client cannot call it".into());
-    }
-    (!op.unsupported.is_empty()).then(|| format!("not supported: {}", op.unsupported.join("; ")))
-}
-
-/// What a route leaves out, beyond `Operation::unsupported`.
-fn not_mapped(wsdl: &Wsdl, op: &Operation) -> Vec<String> {
-    let mut out = op.unsupported.clone();
-    out.extend(response_notes(&wsdl.schema, op));
-    let encoded = [&op.input, &op.output].iter().any(|m| m.as_ref().is_some_and(|m| m.body_use == Use::Encoded));
-    if encoded {
-        out.push(
-            "rpc/encoded: xsi:type is written for simple-typed parts only; multiRef/href in responses \
-             are not resolved"
-                .into(),
-        );
-    }
-    let headers = |m: &Option<crate::wsdl::model::Message>| -> Vec<String> {
-        m.iter().flat_map(|m| m.headers.iter().map(|p| p.name.clone())).collect()
-    };
-    let input_headers = headers(&op.input);
-    if !input_headers.is_empty() {
-        out.push(format!("SOAP header part(s) {}: add a request.header_template", input_headers.join(", ")));
-    }
-    let output_headers = headers(&op.output);
-    if !output_headers.is_empty() {
-        out.push(format!("response SOAP header part(s) {} are not converted", output_headers.join(", ")));
-    }
-    if op.output.is_none() && op.input.is_some() {
-        out.push("one-way operation: an empty HTTP 202 reply gives 502 UPSTREAM_CONTENT_TYPE".into());
-    }
-    for f in op.faults.iter().filter(|f| f.element.is_none()) {
-        out.push(format!("fault {} has no detail element: the default fault mapping applies", f.name));
-    }
-    out
-}
-
-/// What the typed conversion of the response leaves to the schema-less convention.
-fn response_notes(schema: &Schema, op: &Operation) -> Vec<String> {
-    let Some(out) = &op.output else { return Vec::new() };
-    let mut roots: Vec<TypeRef> = out.element.and_then(|id| schema.elements.get(id)).map(|d| d.ty).into_iter().collect();
-    roots.extend(out.parts.iter().filter_map(|p| match p.kind {
-        PartKind::Type(t) => Some(t),
-        PartKind::Element(id) => schema.elements.get(id).map(|d| d.ty),
-    }));
-    let mut seen = std::collections::HashSet::new();
-    let mut open = std::collections::BTreeSet::new();
-    while let Some(t) = roots.pop() {
-        let TypeRef::Type(id) = t else { continue };
-        let Some(ct) = schema.complex(t).filter(|_| seen.insert(id)) else { continue };
-        if ct.open {
-            open.insert(ct.name.as_ref().map_or("(anonymous)".to_string(), |n| n.local.clone()));
-        }
-        roots.extend(ct.children.iter().filter_map(|c| schema.elements.get(c.element)).map(|d| d.ty));
-        roots.extend(ct.derived.iter().map(|d| TypeRef::Type(*d)));
-        roots.extend(ct.soapenc_array_of);
-    }
-    open.into_iter()
-        .map(|t| format!("xs:any in response type {t}: unknown elements follow the schema-less convention"))
-        .collect()
+    Ok(names::service_from_entry(entry)
+        .or_else(from_wsdl)
+        .unwrap_or_else(|| "service".into()))
 }
 
 /// Writes one template per operation with input; records template notes in the plan.
@@ -304,18 +205,17 @@ fn write_templates(
 
 fn route_yaml<'a>(wsdl: &'a Wsdl, p: &'a Planned<'a>) -> RouteYaml<'a> {
     let mut seen = std::collections::HashSet::new();
-    let faults = p
-        .op
-        .faults
-        .iter()
-        .filter_map(|f| Some((f, wsdl.schema.elements.get(f.element?)?)))
-        .filter(|(_, d)| seen.insert(d.name.local.clone()))
-        .map(|(f, d)| FaultYaml {
-            detail: d.name.local.clone(),
-            code: names::upper_snake(&f.name),
-            title: f.name.clone(),
-        })
-        .collect();
+    let faults =
+        p.op.faults
+            .iter()
+            .filter_map(|f| Some((f, wsdl.schema.elements.get(f.element?)?)))
+            .filter(|(_, d)| seen.insert(d.name.local.clone()))
+            .map(|(f, d)| FaultYaml {
+                detail: d.name.local.clone(),
+                code: names::upper_snake(&f.name),
+                title: f.name.clone(),
+            })
+            .collect();
     RouteYaml {
         id: &p.id,
         path: &p.path,
@@ -325,58 +225,6 @@ fn route_yaml<'a>(wsdl: &'a Wsdl, p: &'a Planned<'a>) -> RouteYaml<'a> {
         faults,
         disabled: p.disabled.as_deref(),
     }
-}
-
-/// The backend URL and, for a placeholder, why.
-struct Backend {
-    url: String,
-    placeholder: Option<String>,
-}
-
-fn backend_url(wsdl: &Wsdl, version: SoapVersion, plan: &[Planned], given: Option<&str>) -> Backend {
-    if let Some(u) = given {
-        return Backend { url: u.to_string(), placeholder: None };
-    }
-    let binding = plan.first().map(|p| p.op.binding.as_str());
-    let ports = wsdl.ports.iter().filter(|p| p.version == version);
-    let port = ports.clone().find(|p| Some(p.binding.as_str()) == binding).or_else(|| ports.clone().next());
-    let address = port.map(|p| p.address.as_str()).unwrap_or("");
-    let lower = address.to_ascii_lowercase();
-    if lower.starts_with("http://") && address.parse::<awc::http::Uri>().is_ok_and(|u| u.host().is_some()) {
-        return Backend { url: address.to_string(), placeholder: None };
-    }
-    let path = address.split_once("://").and_then(|(_, r)| r.find('/').and_then(|i| r.get(i..))).unwrap_or("/");
-    let why = match address {
-        "" => format!("the WSDL has no SOAP {} address", version.as_str()),
-        a if lower.starts_with("https://") => format!("the WSDL's address {a} needs TLS, which this build lacks"),
-        a => format!("the WSDL's address `{a}` is not an http URL"),
-    };
-    let url = format!("http://backend.invalid{}", path.split(['?', '#']).next().unwrap_or("/"));
-    let url = if url.parse::<awc::http::Uri>().is_ok() { url } else { "http://backend.invalid/".into() };
-    Backend { url, placeholder: Some(format!("placeholder URL: {why}; set the real one (or use --backend-url)")) }
-}
-
-fn service_notes(wsdl: &Wsdl, version: SoapVersion, plan: &[Planned], url: Option<String>, saved: &Path) -> Vec<String> {
-    let mut notes: Vec<String> = url.into_iter().collect();
-    let mut others: Vec<&str> = wsdl
-        .operations
-        .iter()
-        .filter(|o| o.version != version && !plan.iter().any(|p| p.op.name == o.name))
-        .map(|o| o.name.as_str())
-        .collect();
-    others.dedup();
-    if !others.is_empty() {
-        let v = if version == SoapVersion::V11 { "1.2" } else { "1.1" };
-        notes.push(format!("only in the SOAP {v} binding (import with --soap-version {v}): {}", others.join(", ")));
-    }
-    if plan.is_empty() {
-        notes.push(format!("the WSDL has no SOAP {} operation: the mapping has no routes", version.as_str()));
-    }
-    notes.extend(wsdl.warnings.iter().map(|w| format!("WSDL: {w}")));
-    if let Err(e) = crate::wsdl::load(saved) {
-        notes.push(format!("the saved copy of the WSDL does not load: {e}"));
-    }
-    notes
 }
 
 /// `soapgate.yaml` for the imported service, unless one exists.
@@ -393,7 +241,10 @@ fn write_gateway_config(out: &Path) -> Result<Option<PathBuf>, ImportError> {
 
 /// Writes a file, creating its folder.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ImportError> {
-    let io = |e: std::io::Error| ImportError::Io { path: path.display().to_string(), msg: e.to_string() };
+    let io = |e: std::io::Error| ImportError::Io {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -411,14 +262,26 @@ impl ImportReport {
             self.operations.iter().filter(|o| o.disabled.is_none()).count(),
             self.operations.len()
         );
-        let width = |f: fn(&OperationReport) -> usize, min: usize| self.operations.iter().map(f).max().unwrap_or(0).max(min);
+        let width = |f: fn(&OperationReport) -> usize, min: usize| {
+            self.operations.iter().map(f).max().unwrap_or(0).max(min)
+        };
         let (w_op, w_route) = (width(|o| o.operation.len(), 9), width(|o| o.path.len() + 5, 5));
-        s.push_str(&format!("{:w_op$}  {:w_route$}  {:8}  NOT MAPPED\n", "OPERATION", "ROUTE", "STATUS"));
+        s.push_str(&format!(
+            "{:w_op$}  {:w_route$}  {:8}  NOT MAPPED\n",
+            "OPERATION", "ROUTE", "STATUS"
+        ));
         for o in &self.operations {
             let route = format!("{} {}", o.method, o.path);
-            let status = if o.disabled.is_some() { "disabled" } else { "enabled" };
+            let status = if o.disabled.is_some() {
+                "disabled"
+            } else {
+                "enabled"
+            };
             let first = o.not_mapped.first().map_or("-", String::as_str);
-            s.push_str(&format!("{:w_op$}  {route:w_route$}  {status:8}  {first}\n", o.operation));
+            s.push_str(&format!(
+                "{:w_op$}  {route:w_route$}  {status:8}  {first}\n",
+                o.operation
+            ));
             for more in o.not_mapped.iter().skip(1) {
                 s.push_str(&format!("{:w$}  {more}\n", "", w = w_op + w_route + 12));
             }

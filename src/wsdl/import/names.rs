@@ -90,7 +90,10 @@ impl Unique {
 
 /// A valid `service:` name given on the command line: `[A-Za-z0-9_-]+`.
 pub fn valid_service(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// The service name derived from the entry: its file name (or last URL path segment) without
@@ -101,12 +104,18 @@ pub fn service_from_entry(entry: &str) -> Option<String> {
         Some((_, rest)) => rest.split_once('/').map_or("", |(_, p)| p),
         None => path,
     };
-    let last = path.trim_end_matches('/').rsplit(['/', '\\']).next().unwrap_or(path);
+    let last = path
+        .trim_end_matches('/')
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(path);
     let stem = match last.rsplit_once('.') {
         Some((stem, _)) if !stem.is_empty() => stem,
         _ => last,
     };
-    stem.chars().any(|c| c.is_ascii_alphanumeric()).then(|| kebab(stem))
+    stem.chars()
+        .any(|c| c.is_ascii_alphanumeric())
+        .then(|| kebab(stem))
 }
 
 #[cfg(test)]
@@ -147,12 +156,18 @@ mod tests {
 
     #[test]
     fn service_names_come_from_the_entry() {
-        assert_eq!(service_from_entry("/x/wsdl/customers.wsdl").as_deref(), Some("customers"));
+        assert_eq!(
+            service_from_entry("/x/wsdl/customers.wsdl").as_deref(),
+            Some("customers")
+        );
         assert_eq!(
             service_from_entry("http://h/TempConvert.asmx?WSDL").as_deref(),
             Some("temp-convert")
         );
-        assert_eq!(service_from_entry("http://h/Service.svc/").as_deref(), Some("service"));
+        assert_eq!(
+            service_from_entry("http://h/Service.svc/").as_deref(),
+            Some("service")
+        );
         assert_eq!(service_from_entry("http://h/").as_deref(), None);
         assert!(valid_service("my_svc-1"));
         assert!(!valid_service("a/b"));

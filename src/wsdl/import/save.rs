@@ -22,11 +22,16 @@ pub struct Fetched {
 
 /// Writes the documents (entry first) below `wsdl_dir`; returns the written files, entry first.
 pub fn save(wsdl_dir: &Path, service: &str, fetched: &[Fetched]) -> Result<Vec<PathBuf>, ImportError> {
-    let Some(entry) = fetched.first() else { return Ok(Vec::new()) };
+    let Some(entry) = fetched.first() else {
+        return Ok(Vec::new());
+    };
     let remote = docs::is_http(&entry.location);
     let locals = local_names(service, &entry.location, fetched);
-    let by_location: HashMap<&str, &str> =
-        fetched.iter().zip(&locals).map(|(f, l)| (f.location.as_str(), l.as_str())).collect();
+    let by_location: HashMap<&str, &str> = fetched
+        .iter()
+        .zip(&locals)
+        .map(|(f, l)| (f.location.as_str(), l.as_str()))
+        .collect();
     let mut written = Vec::new();
     for (doc, local) in fetched.iter().zip(&locals) {
         let bytes = rewritten(doc, local, &by_location, remote)?;
@@ -97,7 +102,10 @@ fn url_relative(entry: &str, url: &str) -> Vec<String> {
 /// `scheme://authority` and the rest of a URL.
 fn split_url(url: &str) -> (&str, &str) {
     let start = url.find("://").map_or(0, |i| i + 3);
-    let end = url.get(start..).and_then(|r| r.find('/')).map_or(url.len(), |i| start + i);
+    let end = url
+        .get(start..)
+        .and_then(|r| r.find('/'))
+        .map_or(url.len(), |i| start + i);
     (url.get(..end).unwrap_or(url), url.get(end..).unwrap_or(""))
 }
 
@@ -115,8 +123,16 @@ fn with_extension(mut segs: Vec<String>, bytes: &[u8], remote: bool) -> Vec<Stri
 }
 
 fn safe_segment(s: &str) -> String {
-    let cleaned: String =
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     match cleaned.as_str() {
         "" | "." | ".." => "_".into(),
         _ => cleaned,
@@ -169,7 +185,9 @@ fn reference_edits(
     let mut edits: Vec<_> = wsdl_imports
         .chain(schema_refs)
         .filter_map(|a| {
-            let Resolved::Fetch(target) = docs::resolve(location, a.value(), remote) else { return None };
+            let Resolved::Fetch(target) = docs::resolve(location, a.value(), remote) else {
+                return None;
+            };
             let new = relative_reference(local, by_location.get(target.as_str())?);
             (new != a.value().trim()).then(|| (a.range_value(), new))
         })
@@ -183,7 +201,12 @@ pub fn relative_reference(from: &str, to: &str) -> String {
     let from_dir: Vec<&str> = parent(from).split('/').filter(|s| !s.is_empty()).collect();
     let to_segs: Vec<&str> = to.split('/').filter(|s| !s.is_empty()).collect();
     let dirs_of_to = to_segs.len().saturating_sub(1);
-    let common = from_dir.iter().zip(&to_segs).take(dirs_of_to).take_while(|(a, b)| a == b).count();
+    let common = from_dir
+        .iter()
+        .zip(&to_segs)
+        .take(dirs_of_to)
+        .take_while(|(a, b)| a == b)
+        .count();
     let mut parts = vec![".."; from_dir.len() - common];
     parts.extend(to_segs.iter().skip(common));
     parts.join("/")
@@ -191,14 +214,24 @@ pub fn relative_reference(from: &str, to: &str) -> String {
 
 /// Declares UTF-8 in the XML declaration (the rewritten text is written as UTF-8).
 fn utf8_declaration(text: &str) -> String {
-    let Some(rest) = text.strip_prefix("<?xml") else { return text.to_string() };
-    let Some(end) = rest.find("?>") else { return text.to_string() };
+    let Some(rest) = text.strip_prefix("<?xml") else {
+        return text.to_string();
+    };
+    let Some(end) = rest.find("?>") else {
+        return text.to_string();
+    };
     let decl = rest.get(..end).unwrap_or("");
-    let Some(at) = decl.find("encoding") else { return text.to_string() };
+    let Some(at) = decl.find("encoding") else {
+        return text.to_string();
+    };
     let after = decl.get(at..).unwrap_or("");
-    let Some(q_start) = after.find(['"', '\'']) else { return text.to_string() };
+    let Some(q_start) = after.find(['"', '\'']) else {
+        return text.to_string();
+    };
     let quote = after.get(q_start..=q_start).unwrap_or("\"");
-    let Some(q_len) = after.get(q_start + 1..).and_then(|s| s.find(quote)) else { return text.to_string() };
+    let Some(q_len) = after.get(q_start + 1..).and_then(|s| s.find(quote)) else {
+        return text.to_string();
+    };
     let value_start = 5 + at + q_start + 1;
     let mut out = text.to_string();
     out.replace_range(value_start..value_start + q_len, "UTF-8");
@@ -210,7 +243,10 @@ mod tests {
     use super::*;
 
     fn fetched(location: &str, text: &str) -> Fetched {
-        Fetched { location: location.into(), bytes: text.as_bytes().to_vec() }
+        Fetched {
+            location: location.into(),
+            bytes: text.as_bytes().to_vec(),
+        }
     }
 
     #[test]
@@ -221,10 +257,22 @@ mod tests {
             fetched("/a/common/base.xsd", ""),
         ];
         let names = local_names("svc", "/a/b/main.wsdl", &docs);
-        assert_eq!(names, ["svc.wsdl", "svc/xsd/types.xsd", "svc/_up/common/base.xsd"]);
-        assert_eq!(relative_reference("svc.wsdl", "svc/xsd/types.xsd"), "svc/xsd/types.xsd");
-        assert_eq!(relative_reference("svc/xsd/types.xsd", "svc/_up/common/base.xsd"), "../_up/common/base.xsd");
-        assert_eq!(relative_reference("svc/xsd/types.xsd", "svc.wsdl"), "../../svc.wsdl");
+        assert_eq!(
+            names,
+            ["svc.wsdl", "svc/xsd/types.xsd", "svc/_up/common/base.xsd"]
+        );
+        assert_eq!(
+            relative_reference("svc.wsdl", "svc/xsd/types.xsd"),
+            "svc/xsd/types.xsd"
+        );
+        assert_eq!(
+            relative_reference("svc/xsd/types.xsd", "svc/_up/common/base.xsd"),
+            "../_up/common/base.xsd"
+        );
+        assert_eq!(
+            relative_reference("svc/xsd/types.xsd", "svc.wsdl"),
+            "../../svc.wsdl"
+        );
     }
 
     #[test]
@@ -236,7 +284,14 @@ mod tests {
             fetched("http://other:81/x/common.xsd", &schema),
         ];
         let names = local_names("svc", "http://h/s/Service.svc?wsdl", &docs);
-        assert_eq!(names, ["svc.wsdl", "svc/Service.svc_xsd_xsd0.xsd", "svc/other_81/x/common.xsd"]);
+        assert_eq!(
+            names,
+            [
+                "svc.wsdl",
+                "svc/Service.svc_xsd_xsd0.xsd",
+                "svc/other_81/x/common.xsd"
+            ]
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use crate::soap::NS_XSI;
 use crate::wsdl::model::{
-    Builtin, ComplexType, Content, ElementDecl, Message, Operation, Part, PartKind, QName, Schema, TypeRef, Use,
+    Builtin, ComplexType, Content, ElementDecl, Message, Operation, Part, PartKind, QName, Schema, TypeRef,
+    Use,
 };
 use crate::wsdl::ns;
 use crate::wsdl::validate::{layout, part_decl, Layout};
@@ -109,37 +110,62 @@ impl<'s> Gen<'s> {
     /// prefix is declared on the root.
     fn message(&mut self, msg: &Message) -> String {
         match layout(self.schema, msg) {
-            Some(Layout::Element(decl)) => self.root(&decl.name, |g| match g.schema.complex(decl.ty) {
-                Some(_) => g.content(decl.ty, "body", 1),
-                None => (String::new(), Inner::Inline(format!("{{{{{}}}}}", path("body", "#text")))),
-            }),
+            Some(Layout::Element(decl)) => self.root(&decl.name, |g| g.document(decl)),
             Some(Layout::Parts(parts)) => match &msg.rpc_wrapper {
-                Some(wrapper) => self.root(wrapper, |g| {
-                    let block: String = parts.iter().map(|p| g.part(p, msg.body_use == Use::Encoded)).collect();
-                    (String::new(), if block.is_empty() { Inner::Empty } else { Inner::Block(block) })
-                }),
+                Some(wrapper) => self.root(wrapper, |g| g.rpc_parts(parts, msg.body_use == Use::Encoded)),
                 None => parts.iter().map(|p| self.bare_part(p)).collect(),
             },
             None => String::new(),
         }
     }
 
+    /// The content of the document wrapper: the input object's fields, or `#text` when simple.
+    fn document(&mut self, decl: &ElementDecl) -> (String, Inner) {
+        match self.schema.complex(decl.ty) {
+            Some(_) => self.content(decl.ty, "body", 1),
+            None => (
+                String::new(),
+                Inner::Inline(format!("{{{{{}}}}}", path("body", "#text"))),
+            ),
+        }
+    }
+
+    fn rpc_parts(&mut self, parts: &[Part], encoded: bool) -> (String, Inner) {
+        let block: String = parts.iter().map(|p| self.part(p, encoded)).collect();
+        match block.is_empty() {
+            true => (String::new(), Inner::Empty),
+            false => (String::new(), Inner::Block(block)),
+        }
+    }
+
     /// One rpc part: an accessor element (nillable when typed by `type=`), `xsi:type` when encoded.
     fn part(&mut self, part: &Part, encoded: bool) -> String {
-        let Some(decl) = part_decl(self.schema, part) else { return String::new() };
+        let Some(decl) = part_decl(self.schema, part) else {
+            return String::new();
+        };
         let value = format!("body{}", seg(&part.name));
         let xsi_type = match part.kind {
             PartKind::Type(ty) if encoded => self.xsi_type(ty),
             _ => None,
         };
         let extra = xsi_type.map(|t| format!(" {t}")).unwrap_or_default();
-        let o = Occ { name: &decl.name, ty: decl.ty, nillable: decl.nillable, optional: false, many: false, value, extra };
+        let o = Occ {
+            name: &decl.name,
+            ty: decl.ty,
+            nillable: decl.nillable,
+            optional: false,
+            many: false,
+            value,
+            extra,
+        };
         self.single(&o, 1)
     }
 
     /// A part of a body without wrapper: its element is a root of its own.
     fn bare_part(&mut self, part: &Part) -> String {
-        let Some(decl) = part_decl(self.schema, part) else { return String::new() };
+        let Some(decl) = part_decl(self.schema, part) else {
+            return String::new();
+        };
         let value = format!("body{}", seg(&part.name));
         self.root(&decl.name, |g| match g.schema.complex(decl.ty) {
             Some(_) => g.content(decl.ty, &value, 1),
@@ -149,7 +175,11 @@ impl<'s> Gen<'s> {
 
     /// `xsi:type="xsd:int"` for a simple-typed part of an encoded body.
     fn xsi_type(&mut self, ty: TypeRef) -> Option<String> {
-        let name = xsd_name(self.schema.builtin_of(ty).filter(|_| self.schema.complex(ty).is_none())?)?;
+        let name = xsd_name(
+            self.schema
+                .builtin_of(ty)
+                .filter(|_| self.schema.complex(ty).is_none())?,
+        )?;
         self.uses_xsi = true;
         let xsd = self.prefix(ns::XSD);
         Some(format!("xsi:type=\"{xsd}:{name}\""))
@@ -173,6 +203,11 @@ impl<'s> Gen<'s> {
     /// elements are at `depth`.
     fn content(&mut self, ty: TypeRef, value: &str, depth: usize) -> (String, Inner) {
         let Some(ct) = self.schema.complex(ty) else {
+            if ty == TypeRef::Builtin(Builtin::AnyType) {
+                self.notes.insert(
+                    "xs:anyType elements: the template writes a single value; write structure by hand".into(),
+                );
+            }
             return (String::new(), Inner::Inline(format!("{{{{{value}}}}}")));
         };
         self.describe(ct);
@@ -193,7 +228,9 @@ impl<'s> Gen<'s> {
     fn children(&mut self, ct: &ComplexType, value: &str, depth: usize) -> Inner {
         let mut block = String::new();
         for c in &ct.children {
-            let Some(d) = self.schema.elements.get(c.element) else { continue };
+            let Some(d) = self.schema.elements.get(c.element) else {
+                continue;
+            };
             self.describe_element(d);
             let o = Occ {
                 name: &d.name,
@@ -217,10 +254,21 @@ impl<'s> Gen<'s> {
     }
 
     fn soapenc_items(&mut self, ct: &ComplexType, value: &str, depth: usize) -> Inner {
-        let Some(item) = ct.soapenc_array_of else { return Inner::Empty };
-        self.notes.insert("soapenc:Array: the template writes the items given under the `item` key".into());
+        let Some(item) = ct.soapenc_array_of else {
+            return Inner::Empty;
+        };
+        self.notes
+            .insert("soapenc:Array: the template writes the items given under the `item` key".into());
         let name = QName::new("", "item");
-        let o = Occ { name: &name, ty: item, nillable: true, optional: true, many: true, value: path(value, "item"), extra: String::new() };
+        let o = Occ {
+            name: &name,
+            ty: item,
+            nillable: true,
+            optional: true,
+            many: true,
+            value: path(value, "item"),
+            extra: String::new(),
+        };
         Inner::Block(self.occurrence(o, depth))
     }
 
@@ -228,7 +276,12 @@ impl<'s> Gen<'s> {
     fn occurrence(&mut self, o: Occ<'_>, depth: usize) -> String {
         if o.many {
             let (v, optional) = (o.value.clone(), o.optional);
-            let item = Occ { value: "this".into(), many: false, optional: false, ..o };
+            let item = Occ {
+                value: "this".into(),
+                many: false,
+                optional: false,
+                ..o
+            };
             let each = block(&format!("#each {v}"), "each", &self.single(&item, depth));
             return match optional {
                 true => block(&format!("#if {v}"), "if", &each),
@@ -237,7 +290,11 @@ impl<'s> Gen<'s> {
         }
         if o.optional {
             let test = format!("#if (ne (default {} null) null)", o.value);
-            let item = Occ { nillable: false, optional: false, ..o };
+            let item = Occ {
+                nillable: false,
+                optional: false,
+                ..o
+            };
             return block(&test, "if", &self.single(&item, depth));
         }
         self.single(&o, depth)
@@ -259,7 +316,10 @@ impl<'s> Gen<'s> {
         self.uses_xsi = true;
         let test = format!("#if (eq (default {} null) null)", o.value);
         let nil = format!("\u{0}  <{tag} xsi:nil=\"true\"/>\n");
-        format!("\u{0}{{{{{test}}}}}\n{nil}\u{0}{{{{else}}}}\n{}\u{0}{{{{/if}}}}\n", indent(&written))
+        format!(
+            "\u{0}{{{{{test}}}}}\n{nil}\u{0}{{{{else}}}}\n{}\u{0}{{{{/if}}}}\n",
+            indent(&written)
+        )
     }
 
     /// ` name="{{value.[@name]}}"` per attribute; optional ones only when present and not null.
@@ -271,7 +331,9 @@ impl<'s> Gen<'s> {
             if a.required {
                 out.push_str(&format!(" {name}=\"{{{{{v}}}}}\""));
             } else {
-                out.push_str(&format!(" {{{{#if (ne (default {v} null) null)}}}}{name}=\"{{{{{v}}}}}\"{{{{/if}}}}"));
+                out.push_str(&format!(
+                    " {{{{#if (ne (default {v} null) null)}}}}{name}=\"{{{{{v}}}}}\"{{{{/if}}}}"
+                ));
             }
         }
         out
@@ -281,22 +343,33 @@ impl<'s> Gen<'s> {
     fn describe(&mut self, ct: &ComplexType) {
         let name = ct.name.as_ref().map_or("(anonymous)", |n| n.local.as_str());
         if !ct.derived.is_empty() {
-            self.notes.insert(format!("type {name} has derived types: the template writes {name} only (no xsi:type)"));
+            self.notes.insert(format!(
+                "type {name} has derived types: the template writes {name} only (no xsi:type)"
+            ));
         }
         if ct.mixed {
-            self.notes.insert(format!("mixed content of type {name}: text between elements is not written"));
+            self.notes.insert(format!(
+                "mixed content of type {name}: text between elements is not written"
+            ));
         }
         if ct.open {
-            self.notes.insert(format!("xs:any in type {name}: its elements are not in the template"));
+            self.notes.insert(format!(
+                "xs:any in type {name}: its elements are not in the template"
+            ));
         }
         if ct.any_attribute {
-            self.notes.insert(format!("xs:anyAttribute in type {name}: extra attributes are not written"));
+            self.notes.insert(format!(
+                "xs:anyAttribute in type {name}: extra attributes are not written"
+            ));
         }
     }
 
     fn describe_element(&mut self, d: &ElementDecl) {
         if !d.substitutes.is_empty() {
-            let msg = format!("element {} has a substitution group: the template writes the head only", d.name.local);
+            let msg = format!(
+                "element {} has a substitution group: the template writes the head only",
+                d.name.local
+            );
             self.notes.insert(msg);
         }
     }
@@ -316,7 +389,11 @@ impl<'s> Gen<'s> {
             return p.clone();
         }
         let numbered = self.prefixes.iter().filter(|(_, p)| p.starts_with("ns")).count();
-        let prefix = if ns == ns::XSD { "xsd".to_string() } else { format!("ns{}", numbered + 1) };
+        let prefix = if ns == ns::XSD {
+            "xsd".to_string()
+        } else {
+            format!("ns{}", numbered + 1)
+        };
         self.prefixes.push((ns.to_string(), prefix.clone()));
         prefix
     }
@@ -397,5 +474,7 @@ fn indent(lines: &str) -> String {
 }
 
 fn xml_attr(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;")
 }

@@ -17,13 +17,22 @@ fn through_template(wsdl: &Wsdl, op: &str, input: &Value) -> String {
     let generated = template::template(&wsdl.schema, op, "test.wsdl");
     let mut t = Templates::new();
     let mut d = Diagnostics::default();
-    assert!(t.compile("t", &generated.text, "t", &mut d), "{:?}\n{}", d.errors, generated.text);
+    assert!(
+        t.compile("t", &generated.text, "t", &mut d),
+        "{:?}\n{}",
+        d.errors,
+        generated.text
+    );
     let ctx = Templates::prepare(json!({ "body": input })).expect("context");
-    t.render("t", &ctx).unwrap_or_else(|e| panic!("{e:?}\n{}", generated.text))
+    t.render("t", &ctx)
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", generated.text))
 }
 
 fn through_renderer(wsdl: &Wsdl, op: &str, input: &Value) -> String {
-    let msg = wsdl.operation(op, None).and_then(|o| o.input.as_ref()).expect("input");
+    let msg = wsdl
+        .operation(op, None)
+        .and_then(|o| o.input.as_ref())
+        .expect("input");
     crate::wsdl::render::render_body(&wsdl.schema, msg, input).expect("renders")
 }
 
@@ -35,11 +44,18 @@ fn tree(xml: &str) -> Vec<String> {
     let mut out = Vec::new();
     for n in doc.root_element().descendants().skip(1) {
         if n.is_element() {
-            let mut attrs: Vec<String> =
-                n.attributes().map(|a| format!("{{{}}}{}={}", a.namespace().unwrap_or(""), a.name(), a.value())).collect();
+            let mut attrs: Vec<String> = n
+                .attributes()
+                .map(|a| format!("{{{}}}{}={}", a.namespace().unwrap_or(""), a.name(), a.value()))
+                .collect();
             attrs.sort();
             let name = n.tag_name();
-            out.push(format!("<{{{}}}{} {}>", name.namespace().unwrap_or(""), name.name(), attrs.join(" ")));
+            out.push(format!(
+                "<{{{}}}{} {}>",
+                name.namespace().unwrap_or(""),
+                name.name(),
+                attrs.join(" ")
+            ));
         } else if let Some(t) = n.text().map(str::trim).filter(|t| !t.is_empty()) {
             out.push(t.to_string());
         }
@@ -60,7 +76,11 @@ fn demo_templates_render_what_the_schema_renderer_renders() {
     assert_same(&w, "ListOrders", json!({"customerId": "7"}));
     assert_same(&w, "ListOrders", json!({"customerId": "7", "status": "Open"}));
     let lines = json!({"line": [{"sku": "A", "quantity": 2}, {"sku": "B<&>", "quantity": 0}]});
-    assert_same(&w, "CreateOrder", json!({"customerId": "7", "currency": "GBP", "lines": lines}));
+    assert_same(
+        &w,
+        "CreateOrder",
+        json!({"customerId": "7", "currency": "GBP", "lines": lines}),
+    );
     assert_same(&w, "UpdateEmail", json!({"customerId": "7", "email": "a@b.c"}));
 }
 
@@ -117,7 +137,11 @@ fn attributes_simple_content_nil_optional_and_choice_match_the_renderer() {
         "Do",
         json!({"@mode": "x", "price": {"@currency": "EUR", "#text": "1.50"}, "note": null, "a": 5, "tree": tree_input}),
     );
-    assert_same(&w, "Do", json!({"@mode": "y", "price": "2", "note": "n", "flag": false, "b": ""}));
+    assert_same(
+        &w,
+        "Do",
+        json!({"@mode": "y", "price": "2", "note": "n", "flag": false, "b": ""}),
+    );
 }
 
 #[test]
@@ -132,14 +156,27 @@ fn recursive_types_are_cut_at_the_depth_limit_with_a_comment() {
     let w = features();
     let op = w.operation("Do", None).expect("op");
     let g = template::template(&w.schema, op, "f.wsdl");
-    assert!(g.text.contains("<child> not expanded: write it by hand"), "{}", g.text);
-    assert!(g.notes.iter().any(|n| n.contains("depth 6") && n.contains("child")), "{:?}", g.notes);
+    assert!(
+        g.text.contains("<child> not expanded: write it by hand"),
+        "{}",
+        g.text
+    );
+    assert!(
+        g.notes
+            .iter()
+            .any(|n| n.contains("depth 6") && n.contains("child")),
+        "{:?}",
+        g.notes
+    );
 }
 
 fn import_features(dir: &Path, extra: impl FnOnce(&mut ImportOptions)) -> Result<ImportReport, ImportError> {
     let wsdl = dir.join("features.wsdl");
     std::fs::write(&wsdl, FEATURES).expect("write");
-    let mut opts = ImportOptions { out: dir.join("out"), ..ImportOptions::default() };
+    let mut opts = ImportOptions {
+        out: dir.join("out"),
+        ..ImportOptions::default()
+    };
     extra(&mut opts);
     import(wsdl.to_str().expect("utf-8"), &opts)
 }
@@ -150,15 +187,31 @@ fn import_writes_a_config_that_loads_and_reports_what_it_could_not_map() {
     let report = import_features(dir.path(), |_| {}).expect("imports");
     assert_eq!(report.service, "features");
     assert_eq!(report.backend_url, "http://backend.invalid/S");
-    assert!(report.notes.iter().any(|n| n.contains("needs TLS")), "{:?}", report.notes);
-    let routes: Vec<(&str, &str)> = report.operations.iter().map(|o| (o.route_id.as_str(), o.path.as_str())).collect();
+    assert!(
+        report.notes.iter().any(|n| n.contains("needs TLS")),
+        "{:?}",
+        report.notes
+    );
+    let routes: Vec<(&str, &str)> = report
+        .operations
+        .iter()
+        .map(|o| (o.route_id.as_str(), o.path.as_str()))
+        .collect();
     assert_eq!(routes, [("do", "/features/do"), ("calc", "/features/calc")]);
     let calc = &report.operations[1];
-    assert!(calc.not_mapped.iter().any(|n| n.starts_with("rpc/encoded")), "{:?}", calc.not_mapped);
+    assert!(
+        calc.not_mapped.iter().any(|n| n.starts_with("rpc/encoded")),
+        "{:?}",
+        calc.not_mapped
+    );
     let snap = crate::config::Snapshot::load(&dir.path().join("out/soapgate.yaml"))
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(snap.router.routes().len(), 2);
-    assert!(report.table().contains("POST /features/calc"), "{}", report.table());
+    assert!(
+        report.table().contains("POST /features/calc"),
+        "{}",
+        report.table()
+    );
     let again = import_features(dir.path(), |_| {});
     assert!(matches!(again, Err(ImportError::Exists { .. })), "{again:?}");
 }
@@ -167,7 +220,10 @@ fn import_writes_a_config_that_loads_and_reports_what_it_could_not_map() {
 fn options_are_checked() {
     let dir = tempfile::tempdir().expect("tmp");
     let v12 = import_features(dir.path(), |o| o.soap_version = Some(SoapVersion::V12));
-    assert!(matches!(&v12, Err(ImportError::InvalidOption(m)) if m.contains("no SOAP 1.2")), "{v12:?}");
+    assert!(
+        matches!(&v12, Err(ImportError::InvalidOption(m)) if m.contains("no SOAP 1.2")),
+        "{v12:?}"
+    );
     let bad = import_features(dir.path(), |o| o.service = Some("a b".into()));
     assert!(matches!(bad, Err(ImportError::InvalidOption(_))));
     let url = import_features(dir.path(), |o| o.backend_url = Some("ftp://x".into()));

@@ -1,16 +1,17 @@
 //! The OpenAPI 3.1 document of the REST facade: every route of a snapshot, with request, response
 //! and problem schemas derived from the XSD where the route is bound to a WSDL operation.
 //!
-//! Bound routes: path parameters typed by the input field they fill, the operation's top-level
-//! simple fields as optional query parameters, the input object as the JSON request body (POST, PUT,
-//! PATCH; fields a path parameter fills are not required in the body) and the converted content of
-//! the response wrapper as the 200 body (`{}` once `response.select` reshapes it). Template-only
-//! routes get `{}` schemas. Errors are `application/problem+json` ([`problem_schema`]).
+//! Bound routes: the input object as the JSON request body (POST, PUT, PATCH) and the converted
+//! content of the response wrapper as the 200 body (`{}` once `response.select` reshapes it). When
+//! the body is rendered from the schema, path parameters are typed by the input field they fill
+//! (which the body then need not carry) and the top-level simple fields are optional query
+//! parameters; a template route reads path, query and body itself. Routes without a WSDL get `{}`
+//! schemas. Errors are `application/problem+json` ([`problem_schema`]).
 
 mod schema;
 
 use crate::config::raw::RawMapping;
-use crate::config::{Route, Snapshot};
+use crate::config::{BodySource, Route, Snapshot};
 use crate::mapping::schema::{bound, Bound};
 use crate::wsdl::model::{Message, Schema, TypeRef};
 use crate::wsdl::validate::{layout, part_decl, Layout};
@@ -21,13 +22,19 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Statuses every route may answer with a problem, and why.
 const ERRORS: [(u16, &str); 9] = [
-    (400, "Malformed JSON, a schema violation, a threat, or a backend Client fault without a rule"),
+    (
+        400,
+        "Malformed JSON, a schema violation, a threat, or a backend Client fault without a rule",
+    ),
     (404, "No route for the path"),
     (405, "The path exists with other methods"),
     (413, "The request body is too large"),
     (415, "The request body is not application/json"),
     (500, "Internal error"),
-    (502, "The backend is unreachable, faulted, or sent an unusable response"),
+    (
+        502,
+        "The backend is unreachable, faulted, or sent an unusable response",
+    ),
     (503, "The backend is unavailable"),
     (504, "The backend timed out"),
 ];
@@ -41,7 +48,10 @@ pub fn document(snap: &Snapshot) -> Value {
     for route in snap.router.routes() {
         let op = operation(route, &mut comps, &mut faults);
         let method = route.method.as_str().to_ascii_lowercase();
-        paths.entry(route.path.as_str().to_string()).or_default().insert(method, op);
+        paths
+            .entry(route.path.as_str().to_string())
+            .or_default()
+            .insert(method, op);
     }
     json!({
         "openapi": "3.1.0",
@@ -85,27 +95,54 @@ pub fn problem_schema() -> Value {
 fn operation(route: &Route, comps: &mut Components, faults: &mut FaultIndex) -> Value {
     let b = bound(route);
     let mut op = Map::new();
-    op.insert("operationId".into(), json!(format!("{}.{}", route.service.name, route.id)));
+    op.insert(
+        "operationId".into(),
+        json!(format!("{}.{}", route.service.name, route.id)),
+    );
     op.insert("summary".into(), json!(route.operation));
     if let Some(doc) = b.and_then(|b| b.op.documentation.as_deref()) {
         op.insert("description".into(), json!(doc));
     }
     op.insert("tags".into(), json!([route.service.name]));
+    // Path and query parameters fill input fields only when the body is rendered from the schema.
+    let schema_input = b.filter(|_| route.body == BodySource::Schema);
     let path_names = path_params(route.path.as_str());
-    let mut params: Vec<Value> = path_names.iter().map(|n| path_param(n, b, comps)).collect();
-    if let Some(b) = b {
+    let mut params: Vec<Value> = path_names
+        .iter()
+        .map(|n| path_param(n, schema_input, comps))
+        .collect();
+    if let Some(b) = schema_input {
         params.extend(query_params(b, &path_names, comps));
     }
     if !params.is_empty() {
         op.insert("parameters".into(), Value::Array(params));
     }
     if matches!(route.method, Method::POST | Method::PUT | Method::PATCH) {
-        let body = b.map_or_else(|| json!({}), |b| input_schema(b, &path_names, comps));
-        let content = json!({ "application/json": { "schema": body } });
-        op.insert("requestBody".into(), json!({ "required": true, "content": content }));
+        let body = request_body(b, schema_input.is_some(), &path_names, comps);
+        op.insert("requestBody".into(), body);
     }
     op.insert("responses".into(), responses(route, b, comps, faults));
     Value::Object(op)
+}
+
+/// The JSON body: the input object (by the XSD) or `{}` without a WSDL. A template route reads
+/// the body itself (a generated template reads exactly the input object) and is not validated.
+fn request_body(
+    b: Option<Bound<'_>>,
+    rendered: bool,
+    path_names: &[String],
+    comps: &mut Components,
+) -> Value {
+    let filled: &[String] = if rendered { path_names } else { &[] };
+    let schema = b.map_or_else(|| json!({}), |b| input_schema(b, filled, comps));
+    let mut body = json!({ "required": true, "content": { "application/json": { "schema": schema } } });
+    if b.is_some() && !rendered {
+        body["description"] = json!(
+            "The operation's input object as the WSDL describes it. This route renders a request \
+             template, which reads the body itself; the gateway does not validate it against the schema."
+        );
+    }
+    body
 }
 
 /// `{name}` segments of a path template.
@@ -154,27 +191,42 @@ fn top_fields(b: Bound<'_>) -> Vec<Field> {
                 .iter()
                 .filter_map(|c| {
                     let d = schema.elements.get(c.element)?;
-                    Some(Field { name: d.name.local.clone(), ty: d.ty, many: c.many })
+                    Some(Field {
+                        name: d.name.local.clone(),
+                        ty: d.ty,
+                        many: c.many,
+                    })
                 })
                 .collect(),
             None => Vec::new(),
         },
         Some(Layout::Parts(parts)) => parts
             .iter()
-            .filter_map(|p| part_decl(schema, p).map(|d| Field { name: p.name.clone(), ty: d.ty, many: false }))
+            .filter_map(|p| {
+                part_decl(schema, p).map(|d| Field {
+                    name: p.name.clone(),
+                    ty: d.ty,
+                    many: false,
+                })
+            })
             .collect(),
         None => Vec::new(),
     }
 }
 
 fn field(b: Bound<'_>, name: &str) -> Option<TypeRef> {
-    top_fields(b).into_iter().find(|f| f.name == name && !f.many).map(|f| f.ty)
+    top_fields(b)
+        .into_iter()
+        .find(|f| f.name == name && !f.many)
+        .map(|f| f.ty)
 }
 
 /// The schema of a value given as text (path or query): simple types, or simpleContent's text.
 fn scalar_schema(schema: &Schema, ty: TypeRef, comps: &mut Components) -> Value {
     match schema.complex(ty) {
-        Some(_) => schema.builtin_of(ty).map_or_else(|| json!({ "type": "string" }), builtin),
+        Some(_) => schema
+            .builtin_of(ty)
+            .map_or_else(|| json!({ "type": "string" }), builtin),
         None => SchemaGen::new(schema, comps).type_schema(ty, "param"),
     }
 }
@@ -204,7 +256,9 @@ fn message_schema(schema: &Schema, msg: &Message, comps: &mut Components, input:
             None => object([(decl.name.local.clone(), gen.element(decl))], false),
         },
         Some(Layout::Parts(parts)) => {
-            let props = parts.iter().filter_map(|p| Some((p.name.clone(), gen.element(&part_decl(schema, p)?))));
+            let props = parts
+                .iter()
+                .filter_map(|p| Some((p.name.clone(), gen.element(&part_decl(schema, p)?))));
             object(props.collect::<Vec<_>>(), input)
         }
         None => json!({}),
@@ -224,7 +278,11 @@ fn object(props: impl IntoIterator<Item = (String, Value)>, required: bool) -> V
 
 fn responses(route: &Route, b: Option<Bound<'_>>, comps: &mut Components, faults: &mut FaultIndex) -> Value {
     let output = match (b, &route.response.select) {
-        (Some(b), None) => b.op.output.as_ref().map(|m| message_schema(&b.wsdl.schema, m, comps, false)),
+        (Some(b), None) => {
+            b.op.output
+                .as_ref()
+                .map(|m| message_schema(&b.wsdl.schema, m, comps, false))
+        }
         _ => None,
     };
     let ok = json!({
@@ -263,7 +321,10 @@ impl FaultIndex {
             let text = std::fs::read_to_string(file).ok()?;
             serde_yaml_ng::from_str::<RawMapping>(&text).ok()
         });
-        let Some(raw) = mapping.as_ref().and_then(|m| m.routes.iter().find(|r| r.id == route.id)) else {
+        let Some(raw) = mapping
+            .as_ref()
+            .and_then(|m| m.routes.iter().find(|r| r.id == route.id))
+        else {
             return Vec::new();
         };
         raw.faults
@@ -271,7 +332,11 @@ impl FaultIndex {
             .filter_map(|f| {
                 let status = u16::try_from(f.status).ok().filter(|s| (400..=599).contains(s))?;
                 let code = f.code.clone().unwrap_or_else(|| "UPSTREAM_FAULT".into());
-                Some((status, code, f.title.clone().unwrap_or_else(|| "Backend fault".into())))
+                Some((
+                    status,
+                    code,
+                    f.title.clone().unwrap_or_else(|| "Backend fault".into()),
+                ))
             })
             .collect()
     }

@@ -35,8 +35,16 @@ impl Components {
     }
 
     fn claim(&mut self, base: &str) -> String {
-        let base: String =
-            base.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+        let base: String = base
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         let base = if base.is_empty() { "Type".to_string() } else { base };
         let mut name = base.clone();
         let mut n = 2;
@@ -72,7 +80,11 @@ impl<'a> SchemaGen<'a> {
     /// it, admitting `null` when nillable.
     pub fn element(&mut self, decl: &ElementDecl) -> Value {
         let mut s = self.typed(decl.ty, &decl.name.local);
-        if let Some(fixed) = decl.fixed.as_deref().filter(|_| self.schema.complex(decl.ty).is_none()) {
+        if let Some(fixed) = decl
+            .fixed
+            .as_deref()
+            .filter(|_| self.schema.complex(decl.ty).is_none())
+        {
             s = with_const(s, fixed);
         }
         if decl.nillable {
@@ -84,7 +96,9 @@ impl<'a> SchemaGen<'a> {
     /// A type, with the types derived from it as alternatives.
     fn typed(&mut self, ty: TypeRef, hint: &str) -> Value {
         let own = self.type_schema(ty, hint);
-        let Some(ct) = self.schema.complex(ty) else { return own };
+        let Some(ct) = self.schema.complex(ty) else {
+            return own;
+        };
         if ct.derived.is_empty() {
             return own;
         }
@@ -177,8 +191,15 @@ impl<'a> SchemaGen<'a> {
     fn object(&mut self, ct: &ComplexType) -> Value {
         let mut props = Map::new();
         let mut required: Vec<Value> = Vec::new();
-        if let Some(name) = ct.name.as_ref().filter(|_| !ct.derived.is_empty() || ct.base.is_some()) {
-            props.insert("@xsi:type".into(), json!({ "type": "string", "const": name.local }));
+        if let Some(name) = ct
+            .name
+            .as_ref()
+            .filter(|_| !ct.derived.is_empty() || ct.base.is_some())
+        {
+            props.insert(
+                "@xsi:type".into(),
+                json!({ "type": "string", "const": name.local }),
+            );
         }
         for a in &ct.attributes {
             let key = format!("@{}", a.name.local);
@@ -207,10 +228,18 @@ impl<'a> SchemaGen<'a> {
 
     fn children(&mut self, ct: &ComplexType, props: &mut Map<String, Value>, required: &mut Vec<Value>) {
         for c in &ct.children {
-            let Some(decl) = self.schema.elements.get(c.element) else { continue };
-            let members: Vec<&ElementDecl> =
-                decl.substitutes.iter().filter_map(|s| self.schema.elements.get(*s)).collect();
-            let heads = (!decl.is_abstract).then_some(decl).into_iter().chain(members.iter().copied());
+            let Some(decl) = self.schema.elements.get(c.element) else {
+                continue;
+            };
+            let members: Vec<&ElementDecl> = decl
+                .substitutes
+                .iter()
+                .filter_map(|s| self.schema.elements.get(*s))
+                .collect();
+            let heads = (!decl.is_abstract)
+                .then_some(decl)
+                .into_iter()
+                .chain(members.iter().copied());
             for d in heads {
                 let one = self.element(d);
                 let s = if c.many { array(one, d, c.optional) } else { one };
@@ -226,7 +255,7 @@ impl<'a> SchemaGen<'a> {
 /// An array of an element's occurrences, with its occurrence bounds.
 fn array(items: Value, d: &ElementDecl, optional: bool) -> Value {
     let mut s = json!({ "type": "array", "items": items });
-    if d.min > 1 && !optional {
+    if d.min > 0 && !optional {
         s["minItems"] = json!(d.min);
     }
     if let MaxOccurs::Bounded(n) = d.max {
@@ -291,7 +320,8 @@ fn number(i: i128) -> Value {
 /// A restricted simple type: the built-in's schema plus facets.
 pub fn simple(st: &SimpleType) -> Value {
     if let Some(item) = st.list_of {
-        let mut s = json!({ "type": "string", "description": format!("space-separated list of {item:?} values") });
+        let mut s =
+            json!({ "type": "string", "description": format!("space-separated list of {item:?} values") });
         add_facets(&mut s, st, false);
         return s;
     }
@@ -325,9 +355,11 @@ fn add_facets(s: &mut Value, st: &SimpleType, lengths: bool) {
 /// An enumeration value as JSON of the base type's kind.
 fn enum_value(base: Builtin, text: &str) -> Value {
     let parsed = match base {
-        Builtin::Integer { .. } | Builtin::Float | Builtin::Double => serde_json::from_str::<Value>(text.trim())
-            .ok()
-            .filter(Value::is_number),
+        Builtin::Integer { .. } | Builtin::Float | Builtin::Double => {
+            serde_json::from_str::<Value>(text.trim())
+                .ok()
+                .filter(Value::is_number)
+        }
         Builtin::Boolean => match text.trim() {
             "true" | "1" => Some(json!(true)),
             "false" | "0" => Some(json!(false)),

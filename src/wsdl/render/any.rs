@@ -59,7 +59,9 @@ impl Writer<'_> {
         }
         let gt = self.open();
         if let Some(text) = obj.get(TEXT_KEY) {
-            let Some(text) = lexical(text) else { return fail(format!("\"{TEXT_KEY}\" must be a single value")) };
+            let Some(text) = lexical(text) else {
+                return fail(format!("\"{TEXT_KEY}\" must be a single value"));
+            };
             self.out.push_str(&escape_text(&text)?);
         }
         for (key, v) in obj.iter().filter(|(k, _)| is_element_key(k)) {

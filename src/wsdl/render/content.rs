@@ -2,7 +2,7 @@
 //! undeclared children an open (`xs:any`) type admits.
 
 use super::names::{check_name, escape_text};
-use super::{fail, Rendered, Writer};
+use super::{fail, RenderError, Rendered, Writer};
 use crate::wsdl::model::{Builtin, ComplexType, Content, ElementDecl, QName, TypeRef};
 use crate::wsdl::validate::{child_decl, element_keys, lexical, TEXT_KEY, XSI_TYPE_KEY};
 use serde_json::{Map, Value};
@@ -11,7 +11,9 @@ impl Writer<'_> {
     /// `"@name"` keys: declared attributes (qualified ones prefixed), or any attribute when allowed.
     pub(super) fn attributes(&mut self, ct: &ComplexType, obj: &Map<String, Value>) -> Rendered {
         for (key, v) in obj {
-            let Some(local) = key.strip_prefix('@').filter(|_| key != XSI_TYPE_KEY) else { continue };
+            let Some(local) = key.strip_prefix('@').filter(|_| key != XSI_TYPE_KEY) else {
+                continue;
+            };
             let (name, text) = match ct.attributes.iter().find(|a| a.name.local == local) {
                 Some(decl) => {
                     let name = self.tag(&decl.name)?;
@@ -53,17 +55,24 @@ impl Writer<'_> {
         }
         let schema = self.schema;
         for (i, child) in ct.children.iter().enumerate() {
-            let Some(head) = schema.elements.get(child.element) else { continue };
+            let Some(head) = schema.elements.get(child.element) else {
+                continue;
+            };
             for key in element_keys(schema, head) {
                 // A key belongs to the first child that declares it.
                 if ct.child_index.get(key) != Some(&i) {
                     continue;
                 }
-                let (Some(v), Some((decl, _))) = (obj.get(key), child_decl(schema, ct, key)) else { continue };
+                let (Some(v), Some((decl, _))) = (obj.get(key), child_decl(schema, ct, key)) else {
+                    continue;
+                };
                 self.occurrences(decl, child.many, v, depth)?;
             }
         }
-        for (key, v) in obj.iter().filter(|(k, _)| is_element_key(k) && !ct.child_index.contains_key(*k)) {
+        for (key, v) in obj
+            .iter()
+            .filter(|(k, _)| is_element_key(k) && !ct.child_index.contains_key(*k))
+        {
             if !ct.open {
                 return fail(format!("unknown field `{key}`"));
             }
@@ -103,15 +112,17 @@ impl Writer<'_> {
     pub(super) fn scalar_text(&self, ty: TypeRef, v: &Value, what: &str) -> Result<String, RenderError> {
         let decimal = self.schema.builtin_of(ty) == Some(Builtin::Decimal);
         match v {
-            Value::Number(n) if decimal && !n.is_i64() && !n.is_u64() => Ok(n.as_f64().map_or_else(|| n.to_string(), |f| format!("{f}"))),
-            Value::String(_) | Value::Number(_) | Value::Bool(_) => lexical(v).ok_or_else(|| RenderError(String::new())),
+            Value::Number(n) if decimal && !n.is_i64() && !n.is_u64() => {
+                Ok(n.as_f64().map_or_else(|| n.to_string(), |f| format!("{f}")))
+            }
             Value::Null => fail(format!("`{what}` must not be null here")),
-            _ => fail(format!("`{what}` must be a single value, not an object or array")),
+            scalar => match lexical(scalar) {
+                Some(text) => Ok(text),
+                None => fail(format!("`{what}` must be a single value, not an object or array")),
+            },
         }
     }
 }
-
-use super::RenderError;
 
 /// Keys that name child elements (not attributes, not text).
 pub(super) fn is_element_key(k: &str) -> bool {

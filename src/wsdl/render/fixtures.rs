@@ -1,8 +1,8 @@
 //! Hand-built schemas for the validation and rendering tests.
 
 use crate::wsdl::model::{
-    AttributeDecl, Builtin, Child, ComplexType, Content, Derivation, ElementDecl, ElementId, MaxOccurs, Message,
-    Part, PartKind, Particle, QName, Schema, SimpleType, TypeDef, TypeId, TypeRef, Use,
+    AttributeDecl, Builtin, Child, ComplexType, Content, Derivation, ElementDecl, ElementId, MaxOccurs,
+    Message, Part, PartKind, Particle, QName, Schema, SimpleType, TypeDef, TypeId, TypeRef, Use,
 };
 use std::collections::HashMap;
 
@@ -33,7 +33,11 @@ pub(crate) fn string() -> TypeRef {
 }
 
 pub(crate) fn seq(items: Vec<Particle>) -> Particle {
-    Particle::Sequence { items, min: 1, max: ONE }
+    Particle::Sequence {
+        items,
+        min: 1,
+        max: ONE,
+    }
 }
 
 pub(crate) fn choice(items: Vec<Particle>, min: u32, max: MaxOccurs) -> Particle {
@@ -88,7 +92,12 @@ impl Fx {
     }
 
     /// A complex type with element content (or empty content without a particle).
-    pub fn complex(&mut self, name: Option<&str>, p: Option<Particle>, attributes: Vec<AttributeDecl>) -> TypeId {
+    pub fn complex(
+        &mut self,
+        name: Option<&str>,
+        p: Option<Particle>,
+        attributes: Vec<AttributeDecl>,
+    ) -> TypeId {
         let mut ct = ComplexType {
             name: name.map(|n| QName::new(T, n)),
             base: None,
@@ -106,7 +115,13 @@ impl Fx {
         };
         if let Some(p) = p {
             let mut choices = 0;
-            walk(&self.schema.elements, &p, (false, false, None), &mut choices, &mut ct.children);
+            walk(
+                &self.schema.elements,
+                &p,
+                (false, false, None),
+                &mut choices,
+                &mut ct.children,
+            );
             ct.open = has_any(&p);
             ct.content = Content::Elements(p);
         }
@@ -114,11 +129,15 @@ impl Fx {
             let local = self.schema.elements[c.element].name.local.clone();
             ct.child_index.entry(local).or_insert(i);
             for s in &self.schema.elements[c.element].substitutes {
-                ct.child_index.entry(self.schema.elements[*s].name.local.clone()).or_insert(i);
+                ct.child_index
+                    .entry(self.schema.elements[*s].name.local.clone())
+                    .or_insert(i);
             }
         }
         if let Some(n) = &ct.name {
-            self.schema.global_types.insert(n.clone(), self.schema.types.len());
+            self.schema
+                .global_types
+                .insert(n.clone(), self.schema.types.len());
         }
         self.schema.types.push(TypeDef::Complex(ct));
         self.schema.types.len() - 1
@@ -169,7 +188,11 @@ fn walk(
             items.iter().for_each(|i| walk(elements, i, inner, choices, out));
         }
         Particle::Choice { items, min, max } => {
-            let inner = (at.0 || max.is_many(), at.1 || *min == 0 || items.len() > 1, Some(*choices));
+            let inner = (
+                at.0 || max.is_many(),
+                at.1 || *min == 0 || items.len() > 1,
+                Some(*choices),
+            );
             *choices += 1;
             items.iter().for_each(|i| walk(elements, i, inner, choices, out));
         }
@@ -206,7 +229,10 @@ pub(crate) fn order() -> (Schema, Message) {
         ..SimpleType::default()
     });
     let qty = fx.simple(SimpleType {
-        base: Some(Builtin::Integer { min: Some(1), max: Some(100) }),
+        base: Some(Builtin::Integer {
+            min: Some(1),
+            max: Some(100),
+        }),
         ..SimpleType::default()
     });
     let color = fx.simple(SimpleType {
@@ -234,7 +260,14 @@ pub(crate) fn order() -> (Schema, Message) {
         el(fx.el(T, "id", int(), 1, ONE)),
         el(note),
         el(fx.el(T, "line", TypeRef::Type(line), 0, MANY)),
-        choice(vec![el(fx.el(T, "email", string(), 1, ONE)), el(fx.el(T, "phone", string(), 1, ONE))], 1, ONE),
+        choice(
+            vec![
+                el(fx.el(T, "email", string(), 1, ONE)),
+                el(fx.el(T, "phone", string(), 1, ONE)),
+            ],
+            1,
+            ONE,
+        ),
         el(fx.el(T, "total", TypeRef::Type(price), 0, ONE)),
         el(fx.el(T, "address", TypeRef::Type(address), 0, ONE)),
         el(fx.el("", "meta", b(Builtin::AnyType), 0, ONE)),
@@ -251,7 +284,10 @@ pub(crate) fn order() -> (Schema, Message) {
 /// An rpc message `t:Add(a: int, b: string, line: LineType-like)`, literal or encoded.
 pub(crate) fn rpc(body_use: Use) -> (Schema, Message) {
     let mut fx = Fx::default();
-    let items = vec![el(fx.el("", "sku", string(), 1, ONE)), el(fx.el("", "qty", int(), 1, ONE))];
+    let items = vec![
+        el(fx.el("", "sku", string(), 1, ONE)),
+        el(fx.el("", "qty", int(), 1, ONE)),
+    ];
     let line = fx.complex(Some("Line"), Some(seq(items)), vec![]);
     let part = |name: &str, ty: TypeRef| Part {
         name: name.into(),
@@ -260,7 +296,11 @@ pub(crate) fn rpc(body_use: Use) -> (Schema, Message) {
     let msg = Message {
         element: None,
         rpc_wrapper: Some(QName::new(T, "Add")),
-        parts: vec![part("a", int()), part("b", string()), part("line", TypeRef::Type(line))],
+        parts: vec![
+            part("a", int()),
+            part("b", string()),
+            part("line", TypeRef::Type(line)),
+        ],
         body_use,
         headers: Vec::new(),
     };

@@ -10,14 +10,18 @@
 
 mod any;
 mod content;
-mod names;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod names;
 #[cfg(test)]
 mod tests;
 
-use super::model::{Builtin, ComplexType, Content, ElementDecl, Message, Part, PartKind, QName, Schema, TypeRef, Use};
-use super::validate::{complex_by_id, derived_type, layout, part_decl, Layout, MAX_DEPTH, TEXT_KEY, XSI_TYPE_KEY};
+use super::model::{
+    Builtin, ComplexType, Content, ElementDecl, Message, Part, PartKind, QName, Schema, TypeRef, Use,
+};
+use super::validate::{
+    accessor, complex_by_id, derived_type, layout, Layout, MAX_DEPTH, TEXT_KEY, XSI_TYPE_KEY,
+};
 use crate::soap::NS_XSI;
 use names::{check_name, escape_attr, escape_text, Namespaces};
 use serde_json::{Map, Value};
@@ -88,7 +92,9 @@ impl<'a> Writer<'a> {
             None if simple => return fail(format!("`{TEXT_KEY}` is required")),
             _ => input,
         };
-        self.rooted(&decl.name, |w| w.element(&decl.name, decl.ty, decl.nillable, value, 0, None))
+        self.rooted(&decl.name, |w| {
+            w.element(&decl.name, decl.ty, decl.nillable, value, 0, None)
+        })
     }
 
     /// RPC style: the wrapper, then one accessor per part in part order.
@@ -113,14 +119,17 @@ impl<'a> Writer<'a> {
     fn bare_parts(&mut self, parts: &[Part], obj: &Map<String, Value>) -> Rendered {
         reject_unknown_parts(parts, obj)?;
         for part in parts {
-            let (Some(v), Some(decl)) = (obj.get(&part.name), part_decl(self.schema, part)) else { continue };
+            let (Some(v), Some(decl)) = (obj.get(&part.name), accessor(self.schema, part, self.encoded))
+            else {
+                continue;
+            };
             self.rooted(&decl.name, |w| w.part(part, v))?;
         }
         Ok(())
     }
 
     fn part(&mut self, part: &Part, v: &Value) -> Rendered {
-        let Some(decl) = part_decl(self.schema, part) else {
+        let Some(decl) = accessor(self.schema, part, self.encoded) else {
             return fail(format!("part `{}` refers to an unknown element", part.name));
         };
         let xsi_type = match part.kind {
@@ -183,7 +192,10 @@ impl<'a> Writer<'a> {
         self.out.push_str(&tag);
         if v.is_null() {
             if !nillable {
-                return fail(format!("`{}` is null but the element is not nillable", name.local));
+                return fail(format!(
+                    "`{}` is null but the element is not nillable",
+                    name.local
+                ));
             }
             self.xsi_attr("nil", "true")?;
             self.out.push_str("/>");
@@ -222,7 +234,9 @@ impl<'a> Writer<'a> {
 
     fn complex(&mut self, name: &QName, ty: TypeRef, v: &Value, depth: usize) -> Result<usize, RenderError> {
         let schema = self.schema;
-        let Some(ct) = schema.complex(ty) else { return fail("internal: not a complex type") };
+        let Some(ct) = schema.complex(ty) else {
+            return fail("internal: not a complex type");
+        };
         let obj = match (v, &ct.content) {
             (Value::Object(obj), _) => obj,
             (Value::Array(_), _) => return fail(format!("`{}` must not be an array", name.local)),
@@ -250,11 +264,16 @@ impl<'a> Writer<'a> {
         declared: &'a ComplexType,
         obj: &Map<String, Value>,
     ) -> Result<&'a ComplexType, RenderError> {
-        let Some(given) = obj.get(XSI_TYPE_KEY) else { return Ok(declared) };
+        let Some(given) = obj.get(XSI_TYPE_KEY) else {
+            return Ok(declared);
+        };
         let schema = self.schema;
         let found = given.as_str().and_then(|local| derived_type(schema, ty, local));
         let Some(ct) = found.and_then(|id| complex_by_id(schema, id)) else {
-            return fail(format!("`{}`: \"{XSI_TYPE_KEY}\" names no type derived from the declared one", name.local));
+            return fail(format!(
+                "`{}`: \"{XSI_TYPE_KEY}\" names no type derived from the declared one",
+                name.local
+            ));
         };
         let type_name = ct.name.clone().unwrap_or_default();
         let value = match type_name.ns.as_str() {

@@ -46,13 +46,13 @@ impl Namespaces {
 
 /// Checks that a name is an XML NCName (no prefix), so it cannot break the markup.
 pub(super) fn check_name(name: &str) -> Result<(), RenderError> {
-    let mut chars = name.chars();
-    let start_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
-    let rest_ok = chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '\u{B7}'));
-    if start_ok && rest_ok {
+    if crate::wsdl::validate::is_ncname(name) {
         Ok(())
     } else {
-        Err(RenderError(format!("`{}` is not a valid XML name", shorten(name))))
+        Err(RenderError(format!(
+            "`{}` is not a valid XML name",
+            shorten(name)
+        )))
     }
 }
 
@@ -162,7 +162,9 @@ fn is_offset(t: &str) -> bool {
     b.len() == 6
         && matches!(b.first(), Some(b'+' | b'-'))
         && b.get(3) == Some(&b':')
-        && [1, 2, 4, 5].iter().all(|i| b.get(*i).is_some_and(u8::is_ascii_digit))
+        && [1, 2, 4, 5]
+            .iter()
+            .all(|i| b.get(*i).is_some_and(u8::is_ascii_digit))
 }
 
 fn untyped_name(v: &Value) -> Option<&'static str> {

@@ -31,17 +31,23 @@ fn children_in_schema_order_with_prefixes_and_unqualified_names() {
 #[test]
 fn qualified_attributes_get_their_prefix() {
     let out = ok(json!({"@version": 1, "@lang": "en", "id": 1, "email": "e"}));
-    assert!(out.starts_with("<ns1:Order xmlns:ns1=\"urn:t\" xmlns:ns2=\"urn:x\" version=\"1\" ns2:lang=\"en\">"), "{out}");
+    assert!(
+        out.starts_with("<ns1:Order xmlns:ns1=\"urn:t\" xmlns:ns2=\"urn:x\" version=\"1\" ns2:lang=\"en\">"),
+        "{out}"
+    );
 }
 
 #[test]
 fn arrays_repeat_and_nested_types_render() {
     let out = ok(json!({"@version": 1, "id": 1, "email": "e",
         "line": [{"qty": 2, "sku": "ABC1", "price": 1.5}, {"sku": "B", "qty": 1, "price": "0.10"}]}));
-    assert!(out.contains(
-        "<ns1:line><ns1:sku>ABC1</ns1:sku><ns1:qty>2</ns1:qty><ns1:price>1.5</ns1:price></ns1:line>\
+    assert!(
+        out.contains(
+            "<ns1:line><ns1:sku>ABC1</ns1:sku><ns1:qty>2</ns1:qty><ns1:price>1.5</ns1:price></ns1:line>\
          <ns1:line><ns1:sku>B</ns1:sku><ns1:qty>1</ns1:qty><ns1:price>0.10</ns1:price></ns1:line>"
-    ), "{out}");
+        ),
+        "{out}"
+    );
 }
 
 #[test]
@@ -56,7 +62,10 @@ fn null_is_xsi_nil_and_declares_xsi() {
 #[test]
 fn values_are_escaped_and_invalid_characters_refused() {
     let out = ok(json!({"@version": 1, "id": 1, "email": "</x><admin>\"'&", "tags": ["[object]"]}));
-    assert!(out.contains("<ns1:email>&lt;/x&gt;&lt;admin&gt;&quot;&apos;&amp;</ns1:email>"), "{out}");
+    assert!(
+        out.contains("<ns1:email>&lt;/x&gt;&lt;admin&gt;&quot;&apos;&amp;</ns1:email>"),
+        "{out}"
+    );
     assert!(out.contains("<tags>[object]</tags>"), "{out}");
     let out = ok(json!({"@version": 1, "@lang": "a\"b\n", "id": 1, "email": "e"}));
     assert!(out.contains("ns2:lang=\"a&quot;b&#10;\""), "{out}");
@@ -97,8 +106,12 @@ fn absent_elements_are_omitted_and_empty_objects_are_empty_elements() {
 
 #[test]
 fn simple_content_with_attributes() {
-    let out = ok(json!({"@version": 1, "id": 1, "email": "e", "total": {"@currency": "EUR", "#text": "9.5"}}));
-    assert!(out.contains("<ns1:total currency=\"EUR\">9.5</ns1:total>"), "{out}");
+    let out =
+        ok(json!({"@version": 1, "id": 1, "email": "e", "total": {"@currency": "EUR", "#text": "9.5"}}));
+    assert!(
+        out.contains("<ns1:total currency=\"EUR\">9.5</ns1:total>"),
+        "{out}"
+    );
     let out = ok(json!({"@version": 1, "id": 1, "email": "e", "total": 3}));
     assert!(out.contains("<ns1:total>3</ns1:total>"), "{out}");
 }
@@ -119,7 +132,10 @@ fn xsi_type_renders_the_derived_type() {
 fn any_type_content_follows_the_convention() {
     let out = ok(json!({"@version": 1, "id": 1, "email": "e",
         "meta": {"@k": "v", "a": [1, 2], "b": {"#text": "t", "c": null}}}));
-    assert!(out.contains("<meta k=\"v\"><a>1</a><a>2</a><b>t<c xsi:nil=\"true\"/></b></meta>"), "{out}");
+    assert!(
+        out.contains("<meta k=\"v\"><a>1</a><a>2</a><b>t<c xsi:nil=\"true\"/></b></meta>"),
+        "{out}"
+    );
     let bad = order(json!({"@version": 1, "id": 1, "email": "e", "meta": {"a b": 1}}));
     assert!(bad.is_err_and(|e| e.0.contains("not a valid XML name")));
     let bad = order(json!({"@version": 1, "id": 1, "email": "e", "meta": {"x": [[1]]}}));
@@ -155,7 +171,10 @@ fn open_types_render_unknown_children_after_declared_ones() {
     let input = json!({"extra": {"y": "1"}, "@foo": "bar", "@version": 1, "id": 1, "email": "e"});
     let out = render_body(&schema, &msg, &input).expect("renders");
     assert!(out.contains(" foo=\"bar\""), "{out}");
-    assert!(out.ends_with("<ns1:email>e</ns1:email><extra><y>1</y></extra></ns1:Order>"), "{out}");
+    assert!(
+        out.ends_with("<ns1:email>e</ns1:email><extra><y>1</y></extra></ns1:Order>"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -163,14 +182,22 @@ fn rpc_literal_wrapper_and_unqualified_parts_in_order() {
     let (schema, msg) = fixtures::rpc(Use::Literal);
     let input = json!({"line": {"qty": 2, "sku": "s"}, "b": "x", "a": 1});
     let out = render_body(&schema, &msg, &input).expect("renders");
-    assert_eq!(out, "<ns1:Add xmlns:ns1=\"urn:t\"><a>1</a><b>x</b><line><sku>s</sku><qty>2</qty></line></ns1:Add>");
+    assert_eq!(
+        out,
+        "<ns1:Add xmlns:ns1=\"urn:t\"><a>1</a><b>x</b><line><sku>s</sku><qty>2</qty></line></ns1:Add>"
+    );
     assert!(render_body(&schema, &msg, &json!({"zz": 1})).is_err());
 }
 
 #[test]
 fn rpc_encoded_types_simple_parts() {
     let (schema, msg) = fixtures::rpc(Use::Encoded);
-    let out = render_body(&schema, &msg, &json!({"a": 1, "b": "x", "line": {"sku": "s", "qty": 2}})).expect("renders");
+    let out = render_body(
+        &schema,
+        &msg,
+        &json!({"a": 1, "b": "x", "line": {"sku": "s", "qty": 2}}),
+    )
+    .expect("renders");
     assert_eq!(
         out,
         format!(
@@ -195,7 +222,10 @@ fn soapenc_arrays_render_items() {
         kind: crate::wsdl::model::PartKind::Type(TypeRef::Type(offset)),
     }];
     let out = render_body(&schema, &msg, &json!({"names": {"item": ["a", "b"]}})).expect("renders");
-    assert!(out.contains("<names><item>a</item><item>b</item></names>"), "{out}");
+    assert!(
+        out.contains("<names><item>a</item><item>b</item></names>"),
+        "{out}"
+    );
     assert!(crate::wsdl::validate::validate(&schema, &msg, &json!({"names": {"item": ["a", 1]}})).is_err());
 }
 
@@ -204,7 +234,10 @@ fn simple_typed_body_element_and_depth_limit() {
     let mut fx = Fx::default();
     let root = fx.global(T, "Ping", fixtures::int());
     let msg = fx.doc(root);
-    assert_eq!(render_body(&fx.schema, &msg, &json!({"#text": 5})), Ok("<ns1:Ping xmlns:ns1=\"urn:t\">5</ns1:Ping>".into()));
+    assert_eq!(
+        render_body(&fx.schema, &msg, &json!({"#text": 5})),
+        Ok("<ns1:Ping xmlns:ns1=\"urn:t\">5</ns1:Ping>".into())
+    );
     assert!(render_body(&fx.schema, &msg, &json!({})).is_err());
     let ty = fx.schema.types.len();
     let child = fx.el(T, "c", TypeRef::Type(ty), 0, MaxOccurs::Bounded(1));
@@ -231,19 +264,43 @@ fn substitution_group_members_render_in_the_heads_place() {
     let input = json!({"z": "1", "circle": "c"});
     assert_eq!(crate::wsdl::validate::validate(&fx.schema, &msg, &input), Ok(()));
     let out = render_body(&fx.schema, &msg, &input).expect("renders");
-    assert_eq!(out, "<ns1:R xmlns:ns1=\"urn:t\"><ns1:circle>c</ns1:circle><ns1:z>1</ns1:z></ns1:R>");
+    assert_eq!(
+        out,
+        "<ns1:R xmlns:ns1=\"urn:t\"><ns1:circle>c</ns1:circle><ns1:z>1</ns1:z></ns1:R>"
+    );
 }
 
 #[test]
 fn encoded_type_names() {
     use super::names::xsd_name;
-    let long = Builtin::Integer { min: Some(i64::MIN.into()), max: Some(i64::MAX.into()) };
+    let long = Builtin::Integer {
+        min: Some(i64::MIN.into()),
+        max: Some(i64::MAX.into()),
+    };
     assert_eq!(xsd_name(long, &json!(1)), Some("long"));
-    assert_eq!(xsd_name(Builtin::Integer { min: Some(0), max: Some(255) }, &json!(1)), Some("unsignedByte"));
-    assert_eq!(xsd_name(Builtin::Integer { min: None, max: None }, &json!(1)), Some("integer"));
-    assert_eq!(xsd_name(Builtin::Gregorian, &json!("2024-05")), Some("gYearMonth"));
+    assert_eq!(
+        xsd_name(
+            Builtin::Integer {
+                min: Some(0),
+                max: Some(255)
+            },
+            &json!(1)
+        ),
+        Some("unsignedByte")
+    );
+    assert_eq!(
+        xsd_name(Builtin::Integer { min: None, max: None }, &json!(1)),
+        Some("integer")
+    );
+    assert_eq!(
+        xsd_name(Builtin::Gregorian, &json!("2024-05")),
+        Some("gYearMonth")
+    );
     assert_eq!(xsd_name(Builtin::Gregorian, &json!("2024-05:00")), Some("gYear"));
-    assert_eq!(xsd_name(Builtin::Gregorian, &json!("--05-01Z")), Some("gMonthDay"));
+    assert_eq!(
+        xsd_name(Builtin::Gregorian, &json!("--05-01Z")),
+        Some("gMonthDay")
+    );
     assert_eq!(xsd_name(Builtin::Gregorian, &json!("--05")), Some("gMonth"));
     assert_eq!(xsd_name(Builtin::Gregorian, &json!("---05")), Some("gDay"));
     assert_eq!(xsd_name(Builtin::AnyType, &json!(1.5)), Some("double"));

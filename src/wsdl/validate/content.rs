@@ -1,7 +1,7 @@
 //! Validation of complex-type content: fields, attributes, text, occurrence counts and choices.
 
 use super::{child_decl, element_keys, pointer, scalar, Validator, TEXT_KEY, XSI_TYPE_KEY};
-use crate::wsdl::model::{Child, ComplexType, Content, ElementDecl, ElementId, MaxOccurs, Particle};
+use crate::wsdl::model::{Child, ComplexType, Content, ElementDecl, ElementId, MaxOccurs, Particle, TypeRef};
 use serde_json::{Map, Value};
 
 impl Validator<'_> {
@@ -22,8 +22,16 @@ impl Validator<'_> {
                 self.soapenc_items(item, v, &at, depth);
             } else if let Some((decl, child)) = child_decl(self.schema, ct, key) {
                 self.child(ct, decl, child, v, &at, depth);
-            } else if !ct.open {
+            } else if ct.open {
+                self.any_member(key, v, &at, depth + 1);
+            } else {
                 self.report(&at, "unknown field");
+            }
+        }
+        if let Content::Simple(t) = &ct.content {
+            let empty_ok = scalar::check(self.schema, *t, &Value::String(String::new())).is_ok();
+            if !obj.contains_key(TEXT_KEY) && !empty_ok {
+                self.report(&pointer(ptr, TEXT_KEY), "required (the element's text)");
             }
         }
         self.required_children(ct, obj, ptr);
@@ -36,7 +44,7 @@ impl Validator<'_> {
     fn attribute(&mut self, ct: &ComplexType, name: &str, v: &Value, at: &str) {
         match ct.attributes.iter().find(|a| a.name.local == name) {
             Some(decl) => {
-                if let Err(message) = scalar::check(self.schema, decl.ty, v) {
+                if let Err(message) = attribute_value(self.schema, decl.ty, v) {
                     self.report(at, message);
                 } else if let (Some(fixed), Some(text)) = (&decl.fixed, super::lexical(v)) {
                     if &text != fixed {
@@ -67,7 +75,7 @@ impl Validator<'_> {
     }
 
     /// The items of a SOAP-ENC array, under any element name: always an array.
-    fn soapenc_items(&mut self, item: crate::wsdl::model::TypeRef, v: &Value, at: &str, depth: usize) {
+    fn soapenc_items(&mut self, item: TypeRef, v: &Value, at: &str, depth: usize) {
         let Some(items) = v.as_array() else {
             self.report(at, "must be an array (SOAP-encoded array items)");
             return;
@@ -83,7 +91,15 @@ impl Validator<'_> {
     }
 
     /// A child element: an array of occurrences when it repeats, one occurrence otherwise.
-    fn child(&mut self, ct: &ComplexType, decl: &ElementDecl, child: &Child, v: &Value, at: &str, depth: usize) {
+    fn child(
+        &mut self,
+        ct: &ComplexType,
+        decl: &ElementDecl,
+        child: &Child,
+        v: &Value,
+        at: &str,
+        depth: usize,
+    ) {
         if !child.many {
             if v.is_array() {
                 self.report(at, "must not be an array (the element occurs at most once)");
@@ -126,7 +142,9 @@ impl Validator<'_> {
             return;
         }
         for child in ct.children.iter().filter(|c| !c.optional) {
-            let Some(decl) = self.schema.elements.get(child.element) else { continue };
+            let Some(decl) = self.schema.elements.get(child.element) else {
+                continue;
+            };
             if !element_keys(self.schema, decl).any(|k| obj.contains_key(k)) {
                 self.report(&pointer(ptr, &decl.name.local), "required");
             }
@@ -168,12 +186,21 @@ impl Validator<'_> {
         let present: Vec<Vec<&str>> = items.iter().map(|b| self.present_keys(b, obj)).collect();
         let chosen: Vec<&str> = present.iter().filter_map(|keys| keys.first().copied()).collect();
         if chosen.len() > 1 {
-            let names = chosen.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            let names = chosen
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             self.report(ptr, format!("only one of {names} may be given (xs:choice)"));
-        } else if chosen.is_empty() && required && !items.iter().any(|b| emptiable(b, &self.schema.elements)) {
+        } else if chosen.is_empty() && required && !items.iter().any(|b| emptiable(b, &self.schema.elements))
+        {
             let mut names = Vec::new();
             items.iter().for_each(|b| self.branch_names(b, &mut names));
-            let names = names.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+            let names = names
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             self.report(ptr, format!("one of {names} is required (xs:choice)"));
         }
     }
@@ -186,7 +213,9 @@ impl Validator<'_> {
         let mut found = Vec::new();
         for decl in decls {
             for key in element_keys(self.schema, decl) {
-                let given = obj.get_key_value(key).filter(|(_, v)| v.as_array().is_none_or(|a| !a.is_empty()));
+                let given = obj
+                    .get_key_value(key)
+                    .filter(|(_, v)| v.as_array().is_none_or(|a| !a.is_empty()));
                 found.extend(given.map(|(k, _)| k.as_str()));
             }
         }
@@ -198,6 +227,18 @@ impl Validator<'_> {
         element_ids(p, &mut ids);
         let decls = ids.iter().filter_map(|id| self.schema.elements.get(*id));
         names.extend(decls.map(|d| d.name.local.clone()));
+    }
+}
+
+/// An attribute value: typed JSON, or (as XML -> JSON conversion gives attributes) the XML text.
+fn attribute_value(schema: &crate::wsdl::model::Schema, ty: TypeRef, v: &Value) -> Result<(), String> {
+    let typed = scalar::check(schema, ty, v);
+    match v {
+        Value::String(s) if typed.is_err() => {
+            let coerced = scalar::coerce_scalar(schema, ty, s)?;
+            scalar::check(schema, ty, &coerced)
+        }
+        _ => typed,
     }
 }
 
@@ -245,7 +286,9 @@ fn in_repeating_group(p: &Particle, id: ElementId, repeating: bool) -> bool {
     match p {
         Particle::Element(e) => repeating && *e == id,
         Particle::Any { .. } => false,
-        Particle::Sequence { items, max, .. } | Particle::Choice { items, max, .. } | Particle::All { items, max, .. } => {
+        Particle::Sequence { items, max, .. }
+        | Particle::Choice { items, max, .. }
+        | Particle::All { items, max, .. } => {
             let inner = repeating || max.is_many();
             items.iter().any(|i| in_repeating_group(i, id, inner))
         }

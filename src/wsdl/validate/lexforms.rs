@@ -17,12 +17,18 @@ fn is(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
     re.as_ref().is_some_and(|r| r.is_match(s))
 }
 
-static DATE: LazyLock<Option<Regex>> = LazyLock::new(|| anchored(&format!(r"({YEAR})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]){TZ}")));
-static DATE_TIME: LazyLock<Option<Regex>> =
-    LazyLock::new(|| anchored(&format!(r"({YEAR})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T{TIME}{TZ}")));
+static DATE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| anchored(&format!(r"({YEAR})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]){TZ}")));
+static DATE_TIME: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    anchored(&format!(
+        r"({YEAR})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T{TIME}{TZ}"
+    ))
+});
 static TIME_OF_DAY: LazyLock<Option<Regex>> = LazyLock::new(|| anchored(&format!("{TIME}{TZ}")));
 static DURATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    anchored(r"-?P(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+D)?(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\.[0-9]+)?S)?)?")
+    anchored(
+        r"-?P(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+D)?(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\.[0-9]+)?S)?)?",
+    )
 });
 static GREGORIAN: LazyLock<Option<Regex>> = LazyLock::new(|| {
     let forms = [
@@ -37,12 +43,17 @@ static GREGORIAN: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// `xs:date`, also checking the day exists in its month.
 pub(super) fn is_date(s: &str) -> bool {
-    DATE.as_ref().and_then(|r| r.captures(s)).is_some_and(|c| day_exists(c.get(1), c.get(2), c.get(3)))
+    DATE.as_ref()
+        .and_then(|r| r.captures(s))
+        .is_some_and(|c| day_exists(c.get(1), c.get(2), c.get(3)))
 }
 
 /// `xs:dateTime`.
 pub(super) fn is_date_time(s: &str) -> bool {
-    DATE_TIME.as_ref().and_then(|r| r.captures(s)).is_some_and(|c| day_exists(c.get(1), c.get(2), c.get(3)))
+    DATE_TIME
+        .as_ref()
+        .and_then(|r| r.captures(s))
+        .is_some_and(|c| day_exists(c.get(1), c.get(2), c.get(3)))
 }
 
 /// `xs:time`.
@@ -61,9 +72,14 @@ pub(super) fn is_gregorian(s: &str) -> bool {
 }
 
 fn day_exists(y: Option<regex::Match>, m: Option<regex::Match>, d: Option<regex::Match>) -> bool {
-    let (Some(y), Some(m), Some(d)) = (y, m, d) else { return false };
-    let (Ok(y), Ok(m), Ok(d)) = (y.as_str().parse::<i32>(), m.as_str().parse::<u32>(), d.as_str().parse::<u32>())
-    else {
+    let (Some(y), Some(m), Some(d)) = (y, m, d) else {
+        return false;
+    };
+    let (Ok(y), Ok(m), Ok(d)) = (
+        y.as_str().parse::<i32>(),
+        m.as_str().parse::<u32>(),
+        d.as_str().parse::<u32>(),
+    ) else {
         // A year beyond i32: only the form is checked.
         return true;
     };
@@ -87,13 +103,22 @@ pub(super) fn is_base64(s: &str) -> bool {
     }
     let pad = chars.iter().rev().take_while(|c| **c == '=').count();
     let body = chars.len() - pad;
-    pad <= 2 && chars.iter().take(body).all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/'))
+    pad <= 2
+        && chars
+            .iter()
+            .take(body)
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/'))
 }
 
 /// The number of octets a base64 text decodes to.
 pub(super) fn base64_octets(s: &str) -> usize {
     let chars = s.chars().filter(|c| !xml_space(*c)).count();
-    let pad = s.chars().rev().filter(|c| !xml_space(*c)).take_while(|c| *c == '=').count();
+    let pad = s
+        .chars()
+        .rev()
+        .filter(|c| !xml_space(*c))
+        .take_while(|c| *c == '=')
+        .count();
     (chars / 4 * 3).saturating_sub(pad)
 }
 

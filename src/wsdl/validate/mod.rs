@@ -7,6 +7,7 @@
 //! mixed) text as `"#text"`, repeated elements as arrays, `null` for `xsi:nil`, and
 //! `"@xsi:type": "<local name>"` selecting a type derived from the declared one.
 
+mod any;
 mod content;
 mod lexforms;
 mod pattern;
@@ -17,7 +18,9 @@ mod tests;
 pub use scalar::coerce_scalar;
 pub(crate) use scalar::lexical;
 
-use super::model::{Builtin, Child, ComplexType, ElementDecl, Message, Part, PartKind, Schema, TypeDef, TypeId, TypeRef};
+use super::model::{
+    Builtin, Child, ComplexType, ElementDecl, Message, Part, PartKind, Schema, TypeDef, TypeId, TypeRef, Use,
+};
 use serde_json::{Map, Value};
 
 /// Validation stops after this many violations.
@@ -66,6 +69,26 @@ pub fn pointer(base: &str, token: &str) -> String {
     p
 }
 
+/// Whether a name is an XML NCName (no prefix), so it can name an element or attribute as is.
+pub fn is_ncname(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_start) && chars.all(|c| is_name_start(c) || is_name_char(c))
+}
+
+/// XML 1.0 (fifth edition) `NameStartChar`, without `:`.
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// The other characters of XML 1.0 `NameChar`.
+fn is_name_char(c: char) -> bool {
+    matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
 /// How the body of a message is laid out.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Layout<'a> {
@@ -83,8 +106,15 @@ pub(crate) fn layout<'a>(schema: &'a Schema, msg: &'a Message) -> Option<Layout<
     }
 }
 
-/// The accessor element of a part: its global element, or an unqualified element named after it.
+/// The accessor element of a part: its global element, or an unqualified nillable element named
+/// after it.
 pub(crate) fn part_decl(schema: &Schema, part: &Part) -> Option<ElementDecl> {
+    accessor(schema, part, true)
+}
+
+/// The accessor element of a part in a body of this `use`: encoded accessors may be omitted or nil
+/// (SOAP 1.1 §5.1); literal ones must be present and not nil (WS-I BP R2211).
+pub(crate) fn accessor(schema: &Schema, part: &Part, encoded: bool) -> Option<ElementDecl> {
     match &part.kind {
         PartKind::Element(id) => schema.elements.get(*id).cloned(),
         PartKind::Type(ty) => Some(ElementDecl {
@@ -92,7 +122,7 @@ pub(crate) fn part_decl(schema: &Schema, part: &Part) -> Option<ElementDecl> {
             ty: *ty,
             min: 1,
             max: super::model::MaxOccurs::Bounded(1),
-            nillable: true,
+            nillable: encoded,
             is_abstract: false,
             default: None,
             fixed: None,
@@ -113,7 +143,11 @@ pub(crate) fn complex_by_id(schema: &Schema, id: TypeId) -> Option<&ComplexType>
 pub(crate) fn derived_type(schema: &Schema, declared: TypeRef, local: &str) -> Option<TypeId> {
     let TypeRef::Type(id) = declared else { return None };
     let ct = complex_by_id(schema, id)?;
-    let named = |t: &TypeId| complex_by_id(schema, *t).and_then(|c| c.name.as_ref()).is_some_and(|n| n.local == local);
+    let named = |t: &TypeId| {
+        complex_by_id(schema, *t)
+            .and_then(|c| c.name.as_ref())
+            .is_some_and(|n| n.local == local)
+    };
     if named(&id) {
         return Some(id);
     }
@@ -173,15 +207,16 @@ impl<'a> Validator<'a> {
         };
         match layout(self.schema, msg) {
             Some(Layout::Element(decl)) => self.content(decl.ty, obj, "", 0),
-            Some(Layout::Parts(parts)) => self.parts(parts, obj),
+            Some(Layout::Parts(parts)) => self.parts(parts, msg.body_use == Use::Encoded, obj),
             None => self.report("", "the operation's input element is missing from the WSDL"),
         }
     }
 
-    fn parts(&mut self, parts: &[Part], obj: &Map<String, Value>) {
+    fn parts(&mut self, parts: &[Part], encoded: bool, obj: &Map<String, Value>) {
         for part in parts {
             let ptr = pointer("", &part.name);
-            match (obj.get(&part.name), part_decl(self.schema, part)) {
+            match (obj.get(&part.name), accessor(self.schema, part, encoded)) {
+                (None, _) if encoded => {}
                 (None, _) => self.report(&ptr, "required"),
                 (Some(v), Some(decl)) => self.element_value(&decl, v, &ptr, 1),
                 (Some(_), None) => {}
@@ -218,6 +253,7 @@ impl<'a> Validator<'a> {
         }
         match self.schema.complex(ty) {
             Some(_) => self.complex_value(ty, v, ptr, depth),
+            None if ty == TypeRef::Builtin(Builtin::AnyType) => self.any_value(v, ptr, depth),
             None => {
                 if let Err(message) = scalar::check(self.schema, ty, v) {
                     self.report(ptr, message);
@@ -230,7 +266,7 @@ impl<'a> Validator<'a> {
     fn content(&mut self, ty: TypeRef, obj: &Map<String, Value>, ptr: &str, depth: usize) {
         match self.schema.complex(ty) {
             Some(_) => self.complex_object(ty, obj, ptr, depth),
-            None if ty == TypeRef::Builtin(Builtin::AnyType) => {}
+            None if ty == TypeRef::Builtin(Builtin::AnyType) => self.any_fields(obj, ptr, depth),
             None => self.simple_text(ty, obj, ptr),
         }
     }
@@ -238,7 +274,10 @@ impl<'a> Validator<'a> {
     /// A simple-typed part element: the input is `{"#text": value}`.
     fn simple_text(&mut self, ty: TypeRef, obj: &Map<String, Value>, ptr: &str) {
         for key in obj.keys().filter(|k| *k != TEXT_KEY) {
-            self.report(&pointer(ptr, key), "unknown field (the body element has simple content: use \"#text\")");
+            self.report(
+                &pointer(ptr, key),
+                "unknown field (the body element has simple content: use \"#text\")",
+            );
         }
         match obj.get(TEXT_KEY) {
             Some(v) => self.typed(ty, v, &pointer(ptr, TEXT_KEY), 1),
@@ -250,7 +289,9 @@ impl<'a> Validator<'a> {
         let Some(ct) = self.schema.complex(ty) else { return };
         match (v, &ct.content) {
             (Value::Object(obj), _) => self.complex_object(ty, obj, ptr, depth),
-            (Value::Array(_), _) => self.report(ptr, "must not be an array (the element occurs at most once)"),
+            (Value::Array(_), _) => {
+                self.report(ptr, "must not be an array (the element occurs at most once)")
+            }
             (scalar, super::model::Content::Simple(text)) => {
                 let text = *text;
                 self.typed(text, scalar, ptr, depth + 1);
@@ -262,7 +303,9 @@ impl<'a> Validator<'a> {
 
     /// An object of a complex type, after `"@xsi:type"` selected the effective type.
     fn complex_object(&mut self, ty: TypeRef, obj: &Map<String, Value>, ptr: &str, depth: usize) {
-        let Some(effective) = self.effective_type(ty, obj, ptr) else { return };
+        let Some(effective) = self.effective_type(ty, obj, ptr) else {
+            return;
+        };
         if let Some(ct) = self.schema.complex(TypeRef::Type(effective)) {
             self.fields(ct, obj, ptr, depth);
         }
@@ -274,18 +317,26 @@ impl<'a> Validator<'a> {
         let ct = complex_by_id(self.schema, id)?;
         let Some(given) = obj.get(XSI_TYPE_KEY) else {
             if ct.is_abstract {
-                let msg = format!("the type is abstract: give \"{XSI_TYPE_KEY}\" with one of: {}", self.concrete(ct));
+                let msg = format!(
+                    "the type is abstract: give \"{XSI_TYPE_KEY}\" with one of: {}",
+                    self.concrete(ct)
+                );
                 self.report(ptr, msg);
                 return None;
             }
             return Some(id);
         };
         let at = pointer(ptr, XSI_TYPE_KEY);
-        let found = given.as_str().and_then(|local| derived_type(self.schema, ty, local));
+        let found = given
+            .as_str()
+            .and_then(|local| derived_type(self.schema, ty, local));
         match found {
             Some(t) if complex_by_id(self.schema, t).is_some_and(|c| !c.is_abstract) => Some(t),
             _ => {
-                let msg = format!("must name the declared type or one derived from it: {}", self.concrete(ct));
+                let msg = format!(
+                    "must name the declared type or one derived from it: {}",
+                    self.concrete(ct)
+                );
                 self.report(&at, msg);
                 None
             }
@@ -301,7 +352,12 @@ impl<'a> Validator<'a> {
             .filter_map(|t| complex_by_id(self.schema, *t))
             .filter(|c| !c.is_abstract)
             .filter_map(|c| c.name.as_ref());
-        let names: Vec<&str> = own.into_iter().chain(derived).map(|n| n.local.as_str()).take(20).collect();
+        let names: Vec<&str> = own
+            .into_iter()
+            .chain(derived)
+            .map(|n| n.local.as_str())
+            .take(20)
+            .collect();
         if names.is_empty() {
             "(none)".into()
         } else {

@@ -109,7 +109,9 @@ fn escape(chars: &mut std::iter::Peekable<std::str::Chars>) -> Option<String> {
         'i' => r"[\p{L}_:]".into(),
         'c' => r"[\p{L}\p{M}\p{N}._:\-\x{B7}]".into(),
         'p' | 'P' => property(c, chars)?,
-        '\\' | '|' | '.' | '-' | '^' | '?' | '*' | '+' | '{' | '}' | '(' | ')' | '[' | ']' => format!("\\{c}"),
+        '\\' | '|' | '.' | '-' | '^' | '?' | '*' | '+' | '{' | '}' | '(' | ')' | '[' | ']' => {
+            format!("\\{c}")
+        }
         _ => return None,
     })
 }

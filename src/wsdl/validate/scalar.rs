@@ -61,8 +61,17 @@ fn enumeration(st: &SimpleType, text: &str, v: &Value) -> Result<(), String> {
     if st.enumeration.is_empty() || st.enumeration.iter().any(|e| same_value(e, text, v)) {
         return Ok(());
     }
-    let shown: Vec<String> = st.enumeration.iter().take(ENUM_SHOWN).map(|e| format!("`{e}`")).collect();
-    let more = if st.enumeration.len() > ENUM_SHOWN { ", ..." } else { "" };
+    let shown: Vec<String> = st
+        .enumeration
+        .iter()
+        .take(ENUM_SHOWN)
+        .map(|e| format!("`{e}`"))
+        .collect();
+    let more = if st.enumeration.len() > ENUM_SHOWN {
+        ", ..."
+    } else {
+        ""
+    };
     Err(format!("must be one of {}{more}", shown.join(", ")))
 }
 
@@ -110,8 +119,13 @@ fn length(base: Builtin, text: &str) -> Option<usize> {
 fn builtin(b: Builtin, v: &Value) -> Result<(), String> {
     match b {
         Builtin::AnyType => Ok(()),
-        Builtin::AnySimpleType => lexical(v).map(|_| ()).ok_or_else(|| "must be a string, number or boolean".into()),
-        Builtin::Boolean => v.is_boolean().then_some(()).ok_or_else(|| "must be a boolean".into()),
+        Builtin::AnySimpleType => lexical(v)
+            .map(|_| ())
+            .ok_or_else(|| "must be a string, number or boolean".into()),
+        Builtin::Boolean => v
+            .is_boolean()
+            .then_some(())
+            .ok_or_else(|| "must be a boolean".into()),
         Builtin::Integer { min, max } => integer(v, min, max),
         Builtin::Decimal => decimal(v),
         Builtin::Float | Builtin::Double => float(v),
@@ -138,10 +152,11 @@ fn lexical_item(b: Builtin, s: &str) -> Result<(), String> {
         Builtin::Float | Builtin::Double => is_float_lexical(s),
         _ => true,
     };
-    ok.then_some(()).ok_or_else(|| format!("must be {}", lexforms::describe(b)))
+    ok.then_some(())
+        .ok_or_else(|| format!("must be {}", lexforms::describe(b)))
 }
 
-/// Integers are JSON integers; only values beyond 64 bits may be strings of digits.
+/// Integers are JSON integers; only values beyond `i64` may be strings of digits.
 fn integer(v: &Value, min: Option<i128>, max: Option<i128>) -> Result<(), String> {
     match v {
         Value::Number(n) => {
@@ -151,14 +166,10 @@ fn integer(v: &Value, min: Option<i128>, max: Option<i128>) -> Result<(), String
                 None => Err("must be an integer".into()),
             }
         }
-        Value::String(s) if fits_64_bits(s) => Err("must be a JSON number (not a string)".into()),
+        Value::String(s) if s.parse::<i64>().is_ok() => Err("must be a JSON number (not a string)".into()),
         Value::String(s) => integer_text(s, min, max),
         _ => Err("must be an integer".into()),
     }
-}
-
-fn fits_64_bits(s: &str) -> bool {
-    s.parse::<i64>().is_ok() || s.parse::<u64>().is_ok()
 }
 
 /// An integer in the XSD lexical form (optional sign, digits), within bounds.
