@@ -167,3 +167,101 @@ async fn json_numbers_go_in_and_typed_results_come_out() {
         "/v11/sum",
     );
 }
+
+/// Imports the spyne service from its own served WSDL with the real binary; serves the result.
+async fn imported(version: &str) -> Option<(tempfile::TempDir, actix_web::dev::ServerHandle, String)> {
+    let s = spyne()?;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = if version == "1.1" { "/soap11" } else { "/soap12" };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_soapgate"))
+        .args([
+            "import",
+            &s.url(&format!("{path}?wsdl")),
+            "--service",
+            "inventory",
+            "--soap-version",
+            version,
+        ])
+        .arg("--backend-url")
+        .arg(s.url(path))
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("import runs");
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.path().join("soapgate.yaml");
+    let gw = soapgate::gateway::Gateway::load(config).unwrap_or_else(|e| panic!("generated config: {e:#?}"));
+    let (server, addrs) =
+        soapgate::server::rest_server(std::sync::Arc::new(gw), "127.0.0.1:0").expect("bind");
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    Some((dir, handle, format!("http://{}", addrs[0])))
+}
+
+async fn post(url: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut res = awc::Client::default()
+        .post(url)
+        .insert_header(("content-type", "application/json"))
+        .send_body(body.to_string())
+        .await
+        .expect("gateway answers");
+    let bytes = res.body().await.expect("body");
+    (
+        res.status().as_u16(),
+        serde_json::from_slice(&bytes).expect("JSON"),
+    )
+}
+
+#[actix_rt::test]
+async fn spyne_imported_from_its_served_wsdl_serves_typed_json_validates_and_maps_faults() {
+    for version in ["1.1", "1.2"] {
+        let Some((_dir, handle, base)) = imported(version).await else {
+            return;
+        };
+        let (status, item) = post(&format!("{base}/inventory/get-item"), r#"{"sku": "B-002"}"#).await;
+        assert_eq!(status, 200, "{version}: {item}");
+        assert_eq!(
+            item,
+            json!({"GetItemResult": {"sku": "B-002", "name": "Gadget", "price": "120.50", "quantity": 0,
+                   "active": false, "updated": "2024-02-01T08:00:00+00:00", "tags": {"string": ["red"]}}})
+        );
+        let (status, list) = post(&format!("{base}/inventory/list-items"), r#"{"count": 1}"#).await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(
+            list["ListItemsResult"]["Item"].as_array().map(Vec::len),
+            Some(1),
+            "{list}"
+        );
+        let (status, none) = post(&format!("{base}/inventory/list-items"), r#"{"count": 0}"#).await;
+        assert_eq!((status, none), (200, json!({"ListItemsResult": {"Item": []}})));
+        let (status, sum) = post(&format!("{base}/inventory/add-numbers"), r#"{"a": 2, "b": 40}"#).await;
+        assert_eq!((status, sum), (200, json!({"AddNumbersResult": 42})));
+        let (status, bad) = post(&format!("{base}/inventory/add-numbers"), r#"{"a": "two"}"#).await;
+        assert_eq!(
+            (status, bad["code"].clone()),
+            (400, json!("SCHEMA_VIOLATION")),
+            "{bad}"
+        );
+        assert_eq!(
+            bad["errors"],
+            json!([{"pointer": "/a", "message": "must be an integer"}])
+        );
+        let (status, fault) = post(&format!("{base}/inventory/get-item"), r#"{"sku": "missing"}"#).await;
+        assert_eq!(
+            (status, fault["code"].clone()),
+            (400, json!("UPSTREAM_CLIENT_FAULT")),
+            "{fault}"
+        );
+        let (status, fault) = post(&format!("{base}/inventory/get-item"), r#"{"sku": "boom"}"#).await;
+        assert_eq!(
+            (status, fault["code"].clone()),
+            (502, json!("UPSTREAM_FAULT")),
+            "{fault}"
+        );
+        handle.stop(false).await;
+    }
+}
