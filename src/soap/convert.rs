@@ -95,6 +95,14 @@ pub trait Shaper {
     fn scalar(&self, ctx: &Self::Ctx) -> Option<ScalarType>;
     /// Calls `f` with each child name that must appear as `[]` when absent.
     fn array_children(&self, ctx: &Self::Ctx, f: &mut dyn FnMut(&str));
+    /// The element is always a JSON object (a complex type), even with only text or nothing.
+    fn object(&self, _ctx: &Self::Ctx) -> bool {
+        false
+    }
+    /// Scalar type of an attribute of the element.
+    fn attribute_type(&self, _ctx: &Self::Ctx, _local: &str) -> Option<ScalarType> {
+        None
+    }
     /// How error messages name the element.
     fn describe(&self, _ctx: &Self::Ctx, local: &str) -> String {
         local.to_string()
@@ -138,7 +146,9 @@ impl Shaper for PathShaper<'_> {
 
     fn enter(&mut self, parent: Option<&PathCtx>, _ns: Option<&[u8]>, local: &str) -> PathCtx {
         let before = self.path.len();
-        if !(self.skip_first && parent.is_none()) {
+        let hinted = !self.hints.arrays.is_empty() || !self.hints.types.is_empty();
+        let counts = !(self.skip_first && parent.is_none());
+        if hinted && counts {
             if !self.path.is_empty() {
                 self.path.push('/');
             }
@@ -247,12 +257,16 @@ impl<'a, S: Shaper> Converter<'a, S> {
     }
 
     /// Adds an attribute (by local name) to the open element.
-    pub fn attribute(&mut self, local: &str, value: String) {
-        if let Some(f) = self.stack.last_mut() {
-            f.obj
-                .get_or_insert_with(Map::new)
-                .insert(format!("@{local}"), Value::String(value));
-        }
+    pub fn attribute(&mut self, local: &str, value: String) -> Result<(), GatewayError> {
+        let Some(f) = self.stack.last_mut() else {
+            return Ok(());
+        };
+        let ty = f.ctx.as_ref().and_then(|c| self.shaper.attribute_type(c, local));
+        let value = typed(value, ty).ok_or_else(|| type_error(&format!("@{local}"), ty))?;
+        f.obj
+            .get_or_insert_with(Map::new)
+            .insert(format!("@{local}"), value);
+        Ok(())
     }
 
     /// Marks the open element `xsi:nil="true"`.
@@ -298,18 +312,23 @@ impl<'a, S: Shaper> Converter<'a, S> {
         let ty = self.shaper.scalar(ctx);
         let scalar =
             |text: String| typed(text, ty).ok_or_else(|| type_error(&self.shaper.describe(ctx, key), ty));
-        if nil && obj.is_none() {
+        if nil {
+            // `xsi:nil` wins over attributes (including `@xsi:type`): the value is null.
             return Ok(Value::Null);
         }
+        // Always-array children that did not occur become `[]` (allocating only for those).
         let mut forced: Vec<String> = Vec::new();
-        self.shaper
-            .array_children(ctx, &mut |n| forced.push(n.to_string()));
-        if obj.is_none() && forced.is_empty() {
+        self.shaper.array_children(ctx, &mut |n| {
+            if !obj.as_ref().is_some_and(|o| o.contains_key(n)) {
+                forced.push(n.to_string());
+            }
+        });
+        if obj.is_none() && forced.is_empty() && !self.shaper.object(ctx) {
             return scalar(text);
         }
         let mut obj = obj.unwrap_or_default();
         for name in forced {
-            obj.entry(name).or_insert_with(|| Value::Array(Vec::new()));
+            obj.insert(name, Value::Array(Vec::new()));
         }
         if !text.trim().is_empty() {
             obj.insert("#text".into(), scalar(text)?);

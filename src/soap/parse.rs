@@ -135,10 +135,12 @@ pub fn parse_with<S: Shaper, H: Shaper>(
     loop {
         let event = reader.read_event().map_err(|e| malformed(&reader, &e))?;
         match event {
-            Event::Start(e) => {
+            Event::Start(e) if st.depth < 3 => {
+                // Envelope, Header/Body and the first Body child (Fault?) need their namespace.
                 let (ns, _) = reader.resolver().resolve_element(e.name());
                 st.start(&reader, &e, ns_of(&ns))?
             }
+            Event::Start(e) => st.start(&reader, &e, None)?,
             Event::End(_) => st.end()?,
             Event::Text(t) => {
                 let text = t.xml10_content();
@@ -395,7 +397,7 @@ fn attributes<S: Shaper>(
                 }
                 _ => {}
             },
-            _ => conv.attribute(local, value.into_owned()),
+            _ => conv.attribute(local, value.into_owned())?,
         }
     }
     Ok(())

@@ -169,4 +169,6 @@ pub mod openapi;
 pub mod render;
 #[cfg(test)]
 mod request_corpus_tests;
+#[cfg(test)]
+mod response_corpus_tests;
 pub mod validate;

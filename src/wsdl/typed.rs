@@ -3,10 +3,13 @@
 //! Rules (DESIGN.md §3): an element whose declaration (or enclosing group) allows more than one
 //! occurrence is always an array, also with zero or one item (`[]` is emitted for an absent one
 //! when its parent is present); simple types map to JSON by [`Builtin::json_kind`]; `xsi:type`
-//! selects the derived type and is kept as `"@xsi:type": "<local name>"`; elements the schema
-//! does not know (inside `xs:any`, or undeclared) follow the schema-less convention.
+//! selects the derived type and is kept as `"@xsi:type": "<local name>"` (naming a base of the
+//! declared type keeps the declared one); a substitution group member takes its own declaration;
+//! items of a SOAP-ENC array are always arrays; elements the schema does not know (inside
+//! `xs:any`, or undeclared) follow the schema-less convention.
 
-use super::model::{Builtin, ElementId, JsonKind, Part, PartKind, QName, Schema, TypeRef};
+use super::model::{Builtin, ElementDecl, ElementId, JsonKind, Part, PartKind, QName, Schema, TypeRef};
+use super::ns;
 use crate::soap::convert::{ScalarType, Shaper};
 
 /// Where conversion starts: the output message of an operation.
@@ -29,6 +32,9 @@ pub enum TypedCtx {
     RpcWrapper,
     /// A declared element of this type.
     Known { ty: TypeRef, many: bool },
+    /// `xsi:type="soapenc:Array"` on content the schema does not describe: every child is an array
+    /// item of unknown type.
+    EncArray { many: bool },
 }
 
 /// Shapes JSON by the schema.
@@ -91,29 +97,55 @@ impl<'a> SchemaShaper<'a> {
         if let Some(item) = ct.soapenc_array_of {
             return TypedCtx::Known { ty: item, many: true };
         }
-        if let Some(c) = ct.child_index.get(local).and_then(|i| ct.children.get(*i)) {
-            if let Some(d) = self.schema.elements.get(c.element) {
-                return TypedCtx::Known {
-                    ty: d.ty,
-                    many: c.many,
-                };
-            }
+        // The index also lists substitution group members, under their head's position.
+        let Some(c) = ct.child_index.get(local).and_then(|i| ct.children.get(*i)) else {
+            return TypedCtx::Unknown;
+        };
+        match self.declaration(c.element, local) {
+            Some(d) => TypedCtx::Known {
+                ty: d.ty,
+                many: c.many,
+            },
+            None => TypedCtx::Unknown,
         }
-        // A member of a substitution group stands in for its head.
-        for c in &ct.children {
-            let Some(head) = self.schema.elements.get(c.element) else {
-                continue;
-            };
-            for s in &head.substitutes {
-                if let Some(d) = self.schema.elements.get(*s).filter(|d| d.name.local == local) {
-                    return TypedCtx::Known {
-                        ty: d.ty,
-                        many: c.many,
-                    };
-                }
-            }
+    }
+
+    /// The declaration named `local`: the child's own, or a member of its substitution group.
+    fn declaration(&self, id: ElementId, local: &str) -> Option<&'a ElementDecl> {
+        let schema = self.schema;
+        let head = schema.elements.get(id)?;
+        if head.name.local == local {
+            return Some(head);
         }
-        TypedCtx::Unknown
+        head.substitutes
+            .iter()
+            .filter_map(|s| schema.elements.get(*s))
+            .find(|d| d.name.local == local)
+    }
+
+    /// The type `xsi:type` names, if the schema knows it.
+    fn named_type(&self, ns: &str, local: &str) -> Option<TypeRef> {
+        super::xsd::type_by_qname(self.schema, &QName::new(ns, local))
+    }
+
+    /// Content the schema does not describe: undeclared, `anyType` or a simple type.
+    fn has_no_content_model(&self, ctx: &TypedCtx) -> bool {
+        match ctx {
+            TypedCtx::Unknown => true,
+            TypedCtx::Known { ty, .. } => self.schema.complex(*ty).is_none(),
+            TypedCtx::RpcWrapper | TypedCtx::EncArray { .. } => false,
+        }
+    }
+
+    /// `base` is `ty` or one of the types `ty` derives from.
+    fn is_base_of(&self, base: TypeRef, ty: TypeRef) -> bool {
+        match (base, ty) {
+            _ if base == ty => true,
+            (TypeRef::Type(_), TypeRef::Type(id)) => {
+                self.schema.complex(base).is_some_and(|c| c.derived.contains(&id))
+            }
+            _ => false,
+        }
     }
 }
 
@@ -135,26 +167,31 @@ impl Shaper for SchemaShaper<'_> {
             None => self.top(local),
             Some(TypedCtx::RpcWrapper) => self.part(local),
             Some(TypedCtx::Known { ty, .. }) => self.child(*ty, local),
+            Some(TypedCtx::EncArray { .. }) => TypedCtx::Known {
+                ty: TypeRef::Builtin(Builtin::AnyType),
+                many: true,
+            },
             Some(TypedCtx::Unknown) => TypedCtx::Unknown,
         }
     }
 
     fn retype(&mut self, ctx: &mut TypedCtx, ns: Option<&[u8]>, local: &str) -> bool {
         let ns = ns.and_then(|n| std::str::from_utf8(n).ok()).unwrap_or("");
-        let name = QName::new(ns, local);
-        let found = self
-            .schema
-            .global_types
-            .get(&name)
-            .map(|id| TypeRef::Type(*id))
-            .or_else(|| super::xsd::builtins::builtin_by_qname(&name).map(TypeRef::Builtin));
+        let found = self.named_type(ns, local);
         match (ctx, found) {
+            // A base of the declared type (e.g. `soapenc:Array` on an `ArrayOfInt`) adds nothing.
             (TypedCtx::Known { ty, .. }, Some(t)) => {
-                *ty = t;
+                if !self.is_base_of(t, *ty) {
+                    *ty = t;
+                }
                 true
             }
             (c @ TypedCtx::Unknown, Some(t)) => {
                 *c = TypedCtx::Known { ty: t, many: false };
+                true
+            }
+            (c, None) if is_soapenc_array(ns, local) && self.has_no_content_model(c) => {
+                *c = TypedCtx::EncArray { many: self.many(c) };
                 true
             }
             _ => false,
@@ -162,7 +199,10 @@ impl Shaper for SchemaShaper<'_> {
     }
 
     fn many(&self, ctx: &TypedCtx) -> bool {
-        matches!(ctx, TypedCtx::Known { many: true, .. })
+        matches!(
+            ctx,
+            TypedCtx::Known { many: true, .. } | TypedCtx::EncArray { many: true }
+        )
     }
 
     fn scalar(&self, ctx: &TypedCtx) -> Option<ScalarType> {
@@ -172,15 +212,45 @@ impl Shaper for SchemaShaper<'_> {
         }
     }
 
+    fn object(&self, ctx: &TypedCtx) -> bool {
+        matches!(ctx, TypedCtx::Known { ty, .. } if self.schema.complex(*ty).is_some_and(|c| c.soapenc_array_of.is_none()))
+    }
+
+    fn attribute_type(&self, ctx: &TypedCtx, local: &str) -> Option<ScalarType> {
+        let TypedCtx::Known { ty, .. } = ctx else {
+            return None;
+        };
+        let attr = self
+            .schema
+            .complex(*ty)?
+            .attributes
+            .iter()
+            .find(|a| a.name.local == local)?;
+        self.schema.builtin_of(attr.ty).and_then(scalar_of)
+    }
+
     fn array_children(&self, ctx: &TypedCtx, f: &mut dyn FnMut(&str)) {
         let TypedCtx::Known { ty, .. } = ctx else { return };
         let Some(ct) = self.schema.complex(*ty) else {
             return;
         };
-        for c in ct.children.iter().filter(|c| c.many) {
-            if let Some(d) = self.schema.elements.get(c.element) {
-                f(&d.name.local);
-            }
+        // An abstract head never appears itself: its members come under their own names.
+        let present = ct
+            .children
+            .iter()
+            .filter(|c| c.many)
+            .filter_map(|c| self.schema.elements.get(c.element))
+            .filter(|d| !d.is_abstract);
+        for d in present {
+            f(&d.name.local);
         }
     }
 }
+
+fn is_soapenc_array(ns: &str, local: &str) -> bool {
+    ns::is_soap_enc(ns) && local == "Array"
+}
+
+#[cfg(test)]
+#[path = "typed_tests.rs"]
+mod tests;

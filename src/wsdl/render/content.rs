@@ -8,27 +8,32 @@ use crate::wsdl::validate::{child_decl, element_keys, lexical, TEXT_KEY, XSI_TYP
 use serde_json::{Map, Value};
 
 impl Writer<'_> {
-    /// `"@name"` keys: declared attributes (qualified ones prefixed), or any attribute when allowed.
+    /// `"@name"` keys: declared attributes in schema order (qualified ones prefixed), then any
+    /// other attribute when `anyAttribute` allows it.
     pub(super) fn attributes(&mut self, ct: &ComplexType, obj: &Map<String, Value>) -> Rendered {
+        for decl in &ct.attributes {
+            let key = format!("@{}", decl.name.local);
+            if let Some(v) = obj.get(&key) {
+                let name = self.tag(&decl.name)?;
+                let text = self.scalar_text(decl.ty, v, &key)?;
+                self.attr(&name, &text)?;
+            }
+        }
         for (key, v) in obj {
             let Some(local) = key.strip_prefix('@').filter(|_| key != XSI_TYPE_KEY) else {
                 continue;
             };
-            let (name, text) = match ct.attributes.iter().find(|a| a.name.local == local) {
-                Some(decl) => {
-                    let name = self.tag(&decl.name)?;
-                    (name, self.scalar_text(decl.ty, v, key)?)
-                }
-                None if ct.any_attribute => {
-                    check_name(local)?;
-                    let Some(text) = lexical(v) else {
-                        return fail(format!("attribute `{local}` must be a single value"));
-                    };
-                    (local.to_string(), text)
-                }
-                None => return fail(format!("unknown attribute `{local}`")),
+            if ct.attributes.iter().any(|a| a.name.local == local) {
+                continue;
+            }
+            if !ct.any_attribute {
+                return fail(format!("unknown attribute `{local}`"));
+            }
+            check_name(local)?;
+            let Some(text) = lexical(v) else {
+                return fail(format!("attribute `{local}` must be a single value"));
             };
-            self.attr(&name, &text)?;
+            self.attr(local, &text)?;
         }
         Ok(())
     }
