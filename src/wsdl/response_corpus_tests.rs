@@ -101,7 +101,6 @@ const DIFFERENCES: &[(&str, &str, &[&str])] = &[
 ];
 
 const ELEMENT_ARRAY: &str = "/DummyResult/DummyList/DummyElement: array";
-const ELEMENT_TRIM: &str = "/DummyResult/DummyList/DummyElement/0: whitespace";
 const ELEMENT_TYPE: &str = "/DummyResult/DummyList/DummyElement/0: type";
 const ARRAY_OBJECT: &str = "DummyElement is an array also for one item (maxOccurs=unbounded), and its type \
     (simpleContent) is always an object, `{\"#text\": ...}`, also when no attribute came (node-soap: the bare \
