@@ -70,6 +70,28 @@ pub enum Builtin {
 }
 
 impl Builtin {
+    /// The XML Schema name of this built-in (the narrowest integer type its bounds fit); `None`
+    /// for the gregorian family and the untyped ones, whose name depends on the value.
+    pub fn xsd_name(self) -> Option<&'static str> {
+        Some(match self {
+            Builtin::String | Builtin::Token => "string",
+            Builtin::Boolean => "boolean",
+            Builtin::Integer { min, max } => integer_name(min, max),
+            Builtin::Decimal => "decimal",
+            Builtin::Float => "float",
+            Builtin::Double => "double",
+            Builtin::Date => "date",
+            Builtin::DateTime => "dateTime",
+            Builtin::Time => "time",
+            Builtin::Duration => "duration",
+            Builtin::Base64Binary => "base64Binary",
+            Builtin::HexBinary => "hexBinary",
+            Builtin::AnyUri => "anyURI",
+            Builtin::QName => "QName",
+            Builtin::Gregorian | Builtin::AnySimpleType | Builtin::AnyType => return None,
+        })
+    }
+
     /// The JSON kind of this type's values.
     pub fn json_kind(self) -> JsonKind {
         match self {
@@ -79,6 +101,22 @@ impl Builtin {
             Builtin::Decimal => JsonKind::Decimal,
             _ => JsonKind::String,
         }
+    }
+}
+
+fn integer_name(min: Option<i128>, max: Option<i128>) -> &'static str {
+    let within = |lo: i128, hi: i128| min.is_some_and(|m| m >= lo) && max.is_some_and(|m| m <= hi);
+    let unsigned = min.is_some_and(|m| m >= 0);
+    match () {
+        _ if unsigned && within(0, u8::MAX.into()) => "unsignedByte",
+        _ if within(i8::MIN.into(), i8::MAX.into()) => "byte",
+        _ if unsigned && within(0, u16::MAX.into()) => "unsignedShort",
+        _ if within(i16::MIN.into(), i16::MAX.into()) => "short",
+        _ if unsigned && within(0, u32::MAX.into()) => "unsignedInt",
+        _ if within(i32::MIN.into(), i32::MAX.into()) => "int",
+        _ if unsigned && within(0, u64::MAX.into()) => "unsignedLong",
+        _ if within(i64::MIN.into(), i64::MAX.into()) => "long",
+        _ => "integer",
     }
 }
 

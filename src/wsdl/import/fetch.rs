@@ -6,7 +6,6 @@ use crate::wsdl::loader::docs::is_http;
 use crate::wsdl::model::Wsdl;
 use crate::wsdl::{WsdlError, MAX_DOCUMENT_BYTES};
 use std::cell::RefCell;
-use std::io::Read;
 use std::time::Duration;
 
 /// Total time for one HTTP GET (connect, headers and body).
@@ -21,7 +20,7 @@ pub fn load_recorded(entry: &str) -> Result<(Wsdl, Vec<Fetched>), WsdlError> {
     let fetch = |location: &str| -> Result<Vec<u8>, String> {
         let bytes = match is_http(location) {
             true => http_get(location)?,
-            false => read_file(location)?,
+            false => crate::wsdl::read_file(location)?,
         };
         recorded.borrow_mut().push(Fetched {
             location: location.to_string(),
@@ -31,16 +30,6 @@ pub fn load_recorded(entry: &str) -> Result<(Wsdl, Vec<Fetched>), WsdlError> {
     };
     let wsdl = crate::wsdl::load_with(entry, &fetch)?;
     Ok((wsdl, recorded.into_inner()))
-}
-
-/// Reads a file, at most one byte past the size limit (the loader reports the excess).
-fn read_file(path: &str) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    file.take(MAX_DOCUMENT_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    Ok(bytes)
 }
 
 /// A blocking GET on a fresh actix system (the CLI runs outside any runtime).

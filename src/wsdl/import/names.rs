@@ -118,6 +118,19 @@ pub fn service_from_entry(entry: &str) -> Option<String> {
         .then(|| kebab(stem))
 }
 
+/// Keeps ASCII letters, digits, `.`, `_` and `-`; anything else becomes `_` (file and component names).
+pub(crate) fn safe_chars(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

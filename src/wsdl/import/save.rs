@@ -123,16 +123,7 @@ fn with_extension(mut segs: Vec<String>, bytes: &[u8], remote: bool) -> Vec<Stri
 }
 
 fn safe_segment(s: &str) -> String {
-    let cleaned: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let cleaned = super::names::safe_chars(s);
     match cleaned.as_str() {
         "" | "." | ".." => "_".into(),
         _ => cleaned,

@@ -175,7 +175,7 @@ impl<'s> Gen<'s> {
 
     /// `xsi:type="xsd:int"` for a simple-typed part of an encoded body.
     fn xsi_type(&mut self, ty: TypeRef) -> Option<String> {
-        let name = xsd_name(
+        let name = Builtin::xsd_name(
             self.schema
                 .builtin_of(ty)
                 .filter(|_| self.schema.complex(ty).is_none())?,
@@ -397,42 +397,6 @@ impl<'s> Gen<'s> {
         self.prefixes.push((ns.to_string(), prefix.clone()));
         prefix
     }
-}
-
-/// The XSD name of a built-in for `xsi:type` (the narrowest integer type its bounds fit).
-fn xsd_name(b: Builtin) -> Option<&'static str> {
-    Some(match b {
-        Builtin::String | Builtin::Token => "string",
-        Builtin::Boolean => "boolean",
-        Builtin::Integer { min, max } => {
-            let within = |lo: i128, hi: i128| min.is_some_and(|m| m >= lo) && max.is_some_and(|m| m <= hi);
-            let unsigned = min.is_some_and(|m| m >= 0);
-            let names: [(bool, i128, i128, &'static str); 8] = [
-                (true, 0, u8::MAX.into(), "unsignedByte"),
-                (false, i8::MIN.into(), i8::MAX.into(), "byte"),
-                (true, 0, u16::MAX.into(), "unsignedShort"),
-                (false, i16::MIN.into(), i16::MAX.into(), "short"),
-                (true, 0, u32::MAX.into(), "unsignedInt"),
-                (false, i32::MIN.into(), i32::MAX.into(), "int"),
-                (true, 0, u64::MAX.into(), "unsignedLong"),
-                (false, i64::MIN.into(), i64::MAX.into(), "long"),
-            ];
-            let fits = |(u, lo, hi, _): &&(bool, i128, i128, &str)| (!*u || unsigned) && within(*lo, *hi);
-            names.iter().find(fits).map_or("integer", |n| n.3)
-        }
-        Builtin::Decimal => "decimal",
-        Builtin::Float => "float",
-        Builtin::Double => "double",
-        Builtin::Date => "date",
-        Builtin::DateTime => "dateTime",
-        Builtin::Time => "time",
-        Builtin::Duration => "duration",
-        Builtin::Base64Binary => "base64Binary",
-        Builtin::HexBinary => "hexBinary",
-        Builtin::AnyUri => "anyURI",
-        Builtin::QName => "QName",
-        Builtin::Gregorian | Builtin::AnySimpleType | Builtin::AnyType => return None,
-    })
 }
 
 /// `base.name` as a Handlebars path; names that are not plain identifiers use `[...]` segments.

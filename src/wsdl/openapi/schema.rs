@@ -35,16 +35,7 @@ impl Components {
     }
 
     fn claim(&mut self, base: &str) -> String {
-        let base: String = base
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let base = crate::wsdl::import::names::safe_chars(base);
         let base = if base.is_empty() { "Type".to_string() } else { base };
         let mut name = base.clone();
         let mut n = 2;

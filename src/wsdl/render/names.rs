@@ -91,39 +91,10 @@ pub(super) fn escape_attr(s: &str) -> Result<String, RenderError> {
 /// The XML Schema name of a built-in for `xsi:type` in rpc/encoded bodies (some are chosen by the
 /// value: the gregorian types and untyped values).
 pub(super) fn xsd_name(b: Builtin, v: &Value) -> Option<&'static str> {
-    Some(match b {
-        Builtin::String | Builtin::Token => "string",
-        Builtin::Boolean => "boolean",
-        Builtin::Integer { min, max } => integer_name(min, max),
-        Builtin::Decimal => "decimal",
-        Builtin::Float => "float",
-        Builtin::Double => "double",
-        Builtin::Date => "date",
-        Builtin::DateTime => "dateTime",
-        Builtin::Time => "time",
-        Builtin::Duration => "duration",
-        Builtin::Gregorian => gregorian_name(v.as_str()?),
-        Builtin::Base64Binary => "base64Binary",
-        Builtin::HexBinary => "hexBinary",
-        Builtin::AnyUri => "anyURI",
-        Builtin::QName => "QName",
-        Builtin::AnySimpleType | Builtin::AnyType => untyped_name(v)?,
-    })
-}
-
-fn integer_name(min: Option<i128>, max: Option<i128>) -> &'static str {
-    let within = |lo: i128, hi: i128| min.is_some_and(|m| m >= lo) && max.is_some_and(|m| m <= hi);
-    let unsigned = min.is_some_and(|m| m >= 0);
-    match () {
-        _ if unsigned && within(0, u8::MAX.into()) => "unsignedByte",
-        _ if within(i8::MIN.into(), i8::MAX.into()) => "byte",
-        _ if unsigned && within(0, u16::MAX.into()) => "unsignedShort",
-        _ if within(i16::MIN.into(), i16::MAX.into()) => "short",
-        _ if unsigned && within(0, u32::MAX.into()) => "unsignedInt",
-        _ if within(i32::MIN.into(), i32::MAX.into()) => "int",
-        _ if unsigned && within(0, u64::MAX.into()) => "unsignedLong",
-        _ if within(i64::MIN.into(), i64::MAX.into()) => "long",
-        _ => "integer",
+    match b {
+        Builtin::Gregorian => Some(gregorian_name(v.as_str()?)),
+        Builtin::AnySimpleType | Builtin::AnyType => untyped_name(v),
+        other => other.xsd_name(),
     }
 }
 
