@@ -102,12 +102,10 @@ pub fn parse_typed(bytes: &[u8], limits: &XmlLimits, b: Bound<'_>) -> Result<Soa
         None => Root::Rpc(&[]),
     };
     let headers = b.op.output.as_ref().map_or(&[][..], |m| &m.headers[..]);
-    let header_shaper = SchemaShaper::new(schema, Root::Headers(headers));
-    parse::parse_with(
-        bytes,
-        limits,
-        SchemaShaper::new(schema, root),
-        header_shaper,
-        true,
-    )
+    let shapers = parse::Shapers {
+        body: SchemaShaper::new(schema, root),
+        header: SchemaShaper::new(schema, Root::Headers(headers)),
+        fault: SchemaShaper::new(schema, Root::Fault(&b.op.faults)),
+    };
+    parse::parse_with(bytes, limits, shapers, true)
 }

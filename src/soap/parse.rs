@@ -65,30 +65,29 @@ pub struct SoapResponse {
     pub outcome: Outcome,
 }
 
-type PlainConverter<'h> = Converter<'h, PathShaper<'static>>;
-
-enum BodyState<'h, S: Shaper> {
+enum BodyState<'h, S: Shaper, F: Shaper> {
     /// Before the first element inside Body.
     Waiting,
     Payload(Converter<'h, S>),
-    Fault(PlainConverter<'h>),
+    Fault(Converter<'h, F>),
 }
 
-enum Section<'h, S: Shaper, H: Shaper> {
+enum Section<'h, S: Shaper, H: Shaper, F: Shaper> {
     Header(Converter<'h, H>),
-    Body(BodyState<'h, S>),
+    Body(BodyState<'h, S, F>),
     None,
 }
 
-struct State<'h, S: Shaper, H: Shaper> {
+struct State<'h, S: Shaper, H: Shaper, F: Shaper> {
     shaper: Option<S>,
     header_shaper: Option<H>,
+    fault_shaper: Option<F>,
     limits: &'h XmlLimits,
     unwrap: bool,
     depth: usize,
     version: Option<SoapVersion>,
     envelope_closed: bool,
-    section: Section<'h, S, H>,
+    section: Section<'h, S, H, F>,
     header: Option<Value>,
     body: Option<(Map<String, Value>, bool)>,
 }
@@ -100,29 +99,36 @@ pub fn parse(
     hints: &Hints,
     unwrap: bool,
 ) -> Result<SoapResponse, GatewayError> {
-    parse_with(
-        bytes,
-        limits,
-        PathShaper::new(hints, unwrap),
-        plain_shaper(),
-        unwrap,
-    )
+    let shapers = Shapers {
+        body: PathShaper::new(hints, unwrap),
+        header: plain_shaper(),
+        fault: plain_shaper(),
+    };
+    parse_with(bytes, limits, shapers, unwrap)
 }
 
-/// Like [`parse`], with any [`Shaper`]s deciding arrays and types of the Body and the Header
-/// blocks (e.g. the WSDL schema).
-pub fn parse_with<S: Shaper, H: Shaper>(
+/// The shapers of one response: Body payload, Header blocks, Fault (with its detail).
+#[derive(Debug)]
+pub struct Shapers<S, H, F> {
+    pub body: S,
+    pub header: H,
+    pub fault: F,
+}
+
+/// Like [`parse`], with any [`Shaper`]s deciding arrays and types of the Body, the Header blocks
+/// and a Fault's detail (e.g. the WSDL schema).
+pub fn parse_with<S: Shaper, H: Shaper, F: Shaper>(
     bytes: &[u8],
     limits: &XmlLimits,
-    shaper: S,
-    header_shaper: H,
+    shapers: Shapers<S, H, F>,
     unwrap: bool,
 ) -> Result<SoapResponse, GatewayError> {
     let mut reader = NsReader::from_reader(bytes);
     reader.config_mut().expand_empty_elements = true;
     let mut st = State {
-        shaper: Some(shaper),
-        header_shaper: Some(header_shaper),
+        shaper: Some(shapers.body),
+        header_shaper: Some(shapers.header),
+        fault_shaper: Some(shapers.fault),
         limits,
         unwrap,
         depth: 0,
@@ -168,7 +174,7 @@ fn ns_of<'a>(ns: &'a ResolveResult<'_>) -> Option<&'a [u8]> {
     }
 }
 
-impl<'h, S: Shaper, H: Shaper> State<'h, S, H> {
+impl<'h, S: Shaper, H: Shaper, F: Shaper> State<'h, S, H, F> {
     fn start(
         &mut self,
         reader: &NsReader<&[u8]>,
@@ -242,7 +248,11 @@ impl<'h, S: Shaper, H: Shaper> State<'h, S, H> {
         if let Section::Body(state @ BodyState::Waiting) = &mut self.section {
             let is_fault = local == "Fault" && ns.and_then(SoapVersion::from_namespace) == self.version;
             *state = if is_fault {
-                BodyState::Fault(plain(self.limits, true))
+                let shaper = self
+                    .fault_shaper
+                    .take()
+                    .ok_or_else(|| syntax("more than one Fault"))?;
+                BodyState::Fault(Converter::new(shaper, self.limits))
             } else {
                 let shaper = self.shaper.take().ok_or_else(|| syntax("more than one Body"))?;
                 BodyState::Payload(Converter::new(shaper, self.limits))
@@ -333,10 +343,6 @@ impl<'h, S: Shaper, H: Shaper> State<'h, S, H> {
 /// The schema-less shaper without hints (faults, headers of routes without a WSDL).
 pub fn plain_shaper() -> PathShaper<'static> {
     PathShaper::new(&EMPTY, false)
-}
-
-fn plain(limits: &XmlLimits, skip_first: bool) -> PlainConverter<'_> {
-    Converter::new(PathShaper::new(&EMPTY, skip_first), limits)
 }
 
 fn child<S: Shaper>(

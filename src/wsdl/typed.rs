@@ -8,7 +8,9 @@
 //! items of a SOAP-ENC array are always arrays; elements the schema does not know (inside
 //! `xs:any`, or undeclared) follow the schema-less convention.
 
-use super::model::{Builtin, ElementDecl, ElementId, JsonKind, Part, PartKind, QName, Schema, TypeRef};
+use super::model::{
+    Builtin, ElementDecl, ElementId, FaultDecl, JsonKind, Part, PartKind, QName, Schema, TypeRef,
+};
 use super::ns;
 use crate::soap::convert::{ScalarType, Shaper};
 
@@ -21,6 +23,8 @@ pub enum Root<'a> {
     Rpc(&'a [Part]),
     /// SOAP Header blocks: each top-level element is one of these parts' elements.
     Headers(&'a [Part]),
+    /// A SOAP Fault: the elements inside `detail`/`Detail` are these declared faults' elements.
+    Fault(&'a [FaultDecl]),
 }
 
 /// Per-element context.
@@ -31,10 +35,18 @@ pub enum TypedCtx {
     /// The RPC wrapper: children are parts.
     RpcWrapper,
     /// A declared element of this type.
-    Known { ty: TypeRef, many: bool },
+    Known {
+        ty: TypeRef,
+        many: bool,
+    },
     /// `xsi:type="soapenc:Array"` on content the schema does not describe: every child is an array
     /// item of unknown type.
-    EncArray { many: bool },
+    EncArray {
+        many: bool,
+    },
+    /// The `Fault` element itself, and its `detail`/`Detail` child.
+    Fault,
+    FaultDetail,
 }
 
 /// Shapes JSON by the schema.
@@ -70,7 +82,24 @@ impl<'a> SchemaShaper<'a> {
                     ty: d.ty,
                     many: false,
                 }),
+            Root::Fault(_) if local == "Fault" => TypedCtx::Fault,
+            Root::Fault(_) => TypedCtx::Unknown,
         }
+    }
+
+    /// A declared fault's detail element, by local name.
+    fn fault_element(&self, local: &str) -> TypedCtx {
+        let Root::Fault(faults) = self.root else {
+            return TypedCtx::Unknown;
+        };
+        faults
+            .iter()
+            .filter_map(|f| self.schema.elements.get(f.element?))
+            .find(|d| d.name.local == local)
+            .map_or(TypedCtx::Unknown, |d| TypedCtx::Known {
+                ty: d.ty,
+                many: false,
+            })
     }
 
     fn part(&self, local: &str) -> TypedCtx {
@@ -133,7 +162,9 @@ impl<'a> SchemaShaper<'a> {
         match ctx {
             TypedCtx::Unknown => true,
             TypedCtx::Known { ty, .. } => self.schema.complex(*ty).is_none(),
-            TypedCtx::RpcWrapper | TypedCtx::EncArray { .. } => false,
+            TypedCtx::RpcWrapper | TypedCtx::EncArray { .. } | TypedCtx::Fault | TypedCtx::FaultDetail => {
+                false
+            }
         }
     }
 
@@ -172,6 +203,9 @@ impl Shaper for SchemaShaper<'_> {
                 many: true,
             },
             Some(TypedCtx::Unknown) => TypedCtx::Unknown,
+            Some(TypedCtx::Fault) if matches!(local, "detail" | "Detail") => TypedCtx::FaultDetail,
+            Some(TypedCtx::Fault) => TypedCtx::Unknown,
+            Some(TypedCtx::FaultDetail) => self.fault_element(local),
         }
     }
 

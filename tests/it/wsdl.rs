@@ -181,3 +181,20 @@ async fn a_problem_is_returned_for_a_soap_fault_on_a_schema_route() {
         "/customers/c1/orders",
     );
 }
+
+#[actix_rt::test]
+async fn a_declared_fault_detail_is_typed_by_its_schema() {
+    let detail =
+        format!("<t:OrderFault xmlns:t=\"{NS}\"><t:code>7</t:code><t:retry>true</t:retry></t:OrderFault>");
+    let fake = FakeSoap::new()
+        .otherwise(Reply::fault11_detail("Server.Busy", "busy", Some(&detail)))
+        .start();
+    let rules = "    faults:\n      - when: { detail: OrderFault }\n        status: 503\n        code: ORDERS_BUSY\n        title: Orders busy\n        expose_detail: true\n";
+    let gw = gateway(&fake, rules);
+    let r = gw.post_json("/customers/c1/orders", "{}").await;
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.json()["fault_detail"],
+        json!({"OrderFault": {"code": 7, "retry": true}})
+    );
+}
