@@ -1,6 +1,6 @@
 //! Template helpers for what SOAP needs: defaults, dates, numbers, strings, `jsonpath` look-ups.
 
-use super::request::INPUT_ERROR;
+use super::request::{INPUT_ERROR, LITERAL};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, RenderContext, RenderError, RenderErrorReason, ScopedJson,
@@ -26,12 +26,21 @@ impl HelperDef for ValueHelper {
     ) -> Result<ScopedJson<'rc>, RenderError> {
         let params: Vec<Value> = h.params().iter().map(|p| p.value().clone()).collect();
         (self.0)(&params, ctx.data())
+            .map(mark_literal)
             .map(ScopedJson::Derived)
             .map_err(|m| match m.strip_prefix(TEMPLATE_ERROR) {
                 // The template itself is wrong (a 500, not the client's fault).
                 Some(m) => RenderErrorReason::Other(format!("{}: {m}", h.name())).into(),
                 None => RenderErrorReason::Other(format!("{INPUT_ERROR}{}: {m}", h.name())).into(),
             })
+    }
+}
+
+/// A helper's string result is text even when it starts with `[` (see `request::xml_escape`).
+fn mark_literal(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.starts_with('[') => Value::String(format!("{LITERAL}{s}")),
+        other => other,
     }
 }
 

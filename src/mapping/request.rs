@@ -143,7 +143,7 @@ fn find_raw_output(source: &str) -> Option<(usize, &'static str)> {
 /// Marks a request string that starts with `[` (so it cannot be confused with the `[object]` or
 /// `[a, b]` text Handlebars renders for objects and arrays). U+FFFE never survives
 /// [`check_xml_chars`], so it cannot come from a client.
-const LITERAL: char = '\u{FFFE}';
+pub(crate) const LITERAL: char = '\u{FFFE}';
 /// Left by [`xml_escape`] where an object or array was rendered as a value.
 const NOT_TEXT: char = '\u{FFFF}';
 
@@ -270,6 +270,9 @@ mod tests {
         }
         let out = render(&t, json!({"body": {"x": "[object]"}})).expect("a string");
         assert_eq!(out, "<a>[object]</a>");
+        let t = compiled("<a>{{default body.y \"[none]\"}}|{{upper body.x}}</a>");
+        let out = render(&t, json!({"body": {"x": "[a]"}})).expect("helper strings are text");
+        assert_eq!(out, "<a>[none]|[A]</a>");
     }
 
     #[test]
