@@ -2,6 +2,7 @@
 
 pub mod convert;
 pub mod envelope;
+pub mod fault;
 pub mod parse;
 
 /// SOAP 1.1 envelope namespace.
