@@ -7,6 +7,7 @@ mod envelopes;
 mod faults;
 mod import;
 mod logging;
+mod oidc_provider;
 mod responses;
 mod routing;
 mod spyne;
