@@ -11,9 +11,23 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// Ready when the config is loaded and every identity provider's metadata and keys are (an IdP
+/// that goes down later leaves cached keys serving, so readiness stays true).
 async fn readyz(gw: web::Data<Gateway>) -> HttpResponse {
     let snap = gw.snapshot();
-    HttpResponse::Ok().json(json!({"ready": true, "routes": snap.router.routes().len()}))
+    let providers: Vec<_> = snap
+        .auth
+        .providers
+        .iter()
+        .map(|p| json!({"name": p.spec.name, "ready": p.keys.ready(), "keys": p.keys.keys().len()}))
+        .collect();
+    let ready = snap.auth.ready();
+    let body = json!({"ready": ready, "routes": snap.router.routes().len(), "providers": providers});
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
 }
 
 async fn metrics(gw: web::Data<Gateway>) -> HttpResponse {

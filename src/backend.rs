@@ -2,12 +2,14 @@
 
 use crate::config::raw::RawBackend;
 use crate::config::{duration_or, Diagnostics, Settings};
+use crate::credentials::Credentials;
 use crate::error::GatewayError;
 use crate::soap::envelope::Envelope;
 use crate::soap::SoapVersion;
 use actix_web::http::header;
 use awc::error::{ConnectError, PayloadError, SendRequestError};
 use bytes::Bytes;
+use std::path::Path;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ pub struct BackendSpec {
     pub version: SoapVersion,
     pub timeout: Duration,
     pub namespace: Option<String>,
+    /// What soapgate presents to the backend (`backend.credentials`).
+    pub credentials: Option<Credentials>,
     next: AtomicUsize,
     /// Per URL: may its connections be reused? Learned from the first response (see [`Reuse`]).
     reuse: Vec<AtomicU8>,
@@ -43,12 +47,13 @@ pub struct BackendReply {
 }
 
 impl BackendSpec {
-    /// Validates the raw `backend:` block of a mapping.
-    /// Validates the raw `backend:` block of a mapping; `default_version` comes from the WSDL.
+    /// Validates the raw `backend:` block of a mapping; `default_version` comes from the WSDL,
+    /// `base` (the folder of soapgate.yaml) anchors relative secret files.
     pub fn build(
         raw: &RawBackend,
         s: &Settings,
         default_version: Option<SoapVersion>,
+        base: &Path,
         file: &str,
         d: &mut Diagnostics,
     ) -> BackendSpec {
@@ -91,11 +96,17 @@ impl BackendSpec {
                 SoapVersion::V11
             }
         };
+        let timeout = duration_or(&raw.timeout, s.backend_total_timeout, file, "backend.timeout", d);
+        let credentials = raw
+            .credentials
+            .as_ref()
+            .and_then(|c| Credentials::build(&c.0, base, file, timeout, d));
         BackendSpec {
             urls: raw.urls.clone(),
             version,
-            timeout: duration_or(&raw.timeout, s.backend_total_timeout, file, "backend.timeout", d),
+            timeout,
             namespace: raw.namespace.clone(),
+            credentials,
             next: AtomicUsize::new(0),
             reuse: raw
                 .urls
@@ -157,10 +168,23 @@ pub async fn call(
     correlation_id: &str,
     limit: usize,
 ) -> Result<BackendReply, GatewayError> {
+    // Credentials first (a token may need fetching): without them nothing is sent.
+    let authorization = match &spec.credentials {
+        Some(c) => c.authorization(client).await?,
+        None => None,
+    };
     let mut last = String::from("no backend URL");
     for i in spec.rotation() {
         let url = spec.urls[i].as_str();
-        let attempt = send_one(client, spec, i, env, correlation_id, limit);
+        let attempt = send_one(
+            client,
+            spec,
+            i,
+            env,
+            correlation_id,
+            authorization.as_ref(),
+            limit,
+        );
         match actix_rt::time::timeout(spec.timeout, attempt).await {
             Err(_) => return Err(GatewayError::UpstreamTimeout(spec.timeout.as_millis())),
             Ok(Err(Attempt::Connect(e))) => {
@@ -168,7 +192,14 @@ pub async fn call(
                 last = format!("{url}: {e}");
             }
             Ok(Err(Attempt::Failed(e))) => return Err(e),
-            Ok(Ok(reply)) => return Ok(reply),
+            Ok(Ok(reply)) => {
+                if reply.status == 401 {
+                    if let Some(c) = &spec.credentials {
+                        c.rejected();
+                    }
+                }
+                return Ok(reply);
+            }
         }
     }
     Err(GatewayError::UpstreamUnavailable(last))
@@ -185,6 +216,7 @@ async fn send_one(
     i: usize,
     env: &Envelope,
     correlation_id: &str,
+    authorization: Option<&header::HeaderValue>,
     limit: usize,
 ) -> Result<BackendReply, Attempt> {
     let mut req = client
@@ -195,6 +227,9 @@ async fn send_one(
         .insert_header((header::ACCEPT, "text/xml, application/soap+xml"));
     if let Some(a) = &env.soap_action {
         req = req.insert_header(("SOAPAction", a.as_str()));
+    }
+    if let Some(v) = authorization {
+        req = req.insert_header((header::AUTHORIZATION, v.clone()));
     }
     let reuse = spec.may_reuse(i);
     if !reuse {

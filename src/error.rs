@@ -51,8 +51,24 @@ pub enum GatewayError {
     UpstreamShape(String),
     #[error("the backend returned a SOAP Fault")]
     UpstreamFault(Box<MappedFault>),
+    #[error("{}", auth_message(.0))]
+    Auth(Box<crate::auth::AuthError>),
+    #[error("the gateway could not obtain credentials for the backend")]
+    BackendCredentials(String),
     #[error("internal error")]
     Internal(String),
+}
+
+fn auth_message(e: &crate::auth::AuthError) -> String {
+    use crate::auth::AuthFailure as F;
+    match &e.failure {
+        F::Missing => "a bearer token is required".into(),
+        F::InvalidRequest(d) => format!("the request's credentials are ambiguous: {d}"),
+        F::InvalidToken(d) => format!("the bearer token was refused: {d}"),
+        F::InsufficientScope(s) => format!("the token lacks the scope this route requires ({s})"),
+        F::ClaimMismatch => "the token's claims do not allow this route".into(),
+        F::Unavailable(_) => "the identity provider cannot be reached to check the token".into(),
+    }
 }
 
 /// A SOAP Fault after the route's fault rules were applied.
@@ -105,6 +121,24 @@ impl GatewayError {
             E::UpstreamNotSoap(_) => row(502, "UPSTREAM_NOT_SOAP", "Backend response is not SOAP"),
             E::UpstreamShape(_) => row(502, "UPSTREAM_SHAPE", "Unexpected backend response"),
             E::UpstreamFault(_) => row(502, "UPSTREAM_FAULT", "Backend fault"),
+            E::Auth(a) => {
+                use crate::auth::AuthFailure as F;
+                match a.failure {
+                    F::Missing => row(401, "AUTH_REQUIRED", "Authentication required"),
+                    F::InvalidRequest(_) => {
+                        row(400, "AUTH_INVALID_REQUEST", "Invalid authentication request")
+                    }
+                    F::InvalidToken(_) => row(401, "AUTH_INVALID_TOKEN", "Invalid token"),
+                    F::InsufficientScope(_) => row(403, "AUTH_INSUFFICIENT_SCOPE", "Insufficient scope"),
+                    F::ClaimMismatch => row(403, "AUTH_FORBIDDEN", "Forbidden"),
+                    F::Unavailable(_) => row(503, "AUTH_UNAVAILABLE", "Identity provider unavailable"),
+                }
+            }
+            E::BackendCredentials(_) => row(
+                503,
+                "BACKEND_CREDENTIALS_UNAVAILABLE",
+                "Backend credentials unavailable",
+            ),
             E::Internal(_) => row(500, "INTERNAL", "Internal error"),
         }
     }
@@ -157,10 +191,17 @@ impl GatewayError {
     pub fn log_detail(&self) -> String {
         use GatewayError as E;
         match self {
-            E::TemplateFailed(s) | E::UpstreamUnavailable(s) | E::UpstreamProtocol(s) => {
+            E::TemplateFailed(s)
+            | E::UpstreamUnavailable(s)
+            | E::UpstreamProtocol(s)
+            | E::BackendCredentials(s) => {
                 format!("{self}: {s}")
             }
             E::Internal(s) => format!("internal: {s}"),
+            E::Auth(a) => match &a.failure {
+                crate::auth::AuthFailure::Unavailable(why) => format!("{self}: {why}"),
+                _ => self.to_string(),
+            },
             other => other.to_string(),
         }
     }

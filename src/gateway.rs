@@ -5,6 +5,7 @@ use crate::metrics::Metrics;
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Shared, read-mostly state of one gateway process.
 #[derive(Debug)]
@@ -35,11 +36,34 @@ impl Gateway {
         self.snapshot.load_full()
     }
 
+    /// Whether the gateway can serve: every identity provider's keys are loaded.
+    pub fn ready(&self) -> bool {
+        self.snapshot().auth.ready()
+    }
+
+    /// Starts the background task that loads and refreshes identity-provider keys (discovery and
+    /// JWKS) for whatever snapshot is current. It ends when the gateway is dropped.
+    pub fn spawn_key_refresh(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        actix_rt::spawn(async move {
+            let client = crate::oauth_http::idp_client(Duration::from_secs(2));
+            loop {
+                let Some(gw) = weak.upgrade() else { break };
+                let snap = gw.snapshot();
+                drop(gw);
+                snap.auth.refresh_due(&client).await;
+                drop(snap);
+                actix_rt::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+    }
+
     /// Validates the config files in full, then swaps; an invalid config leaves the old one serving.
     pub fn reload(&self) -> Result<(), Vec<ConfigError>> {
         match Snapshot::load(&self.config_path) {
-            Ok(new) => {
+            Ok(mut new) => {
                 let old = self.snapshot();
+                new.auth.adopt(&old.auth);
                 if new.settings.listen != old.settings.listen || new.settings.workers != old.settings.workers
                 {
                     tracing::warn!("listen address and workers change only on restart");

@@ -1,15 +1,18 @@
 //! soapgate: expose legacy SOAP/XML services as REST/JSON.
 
 pub mod admin; // health, readiness, metrics, reload
+pub mod auth; // step 4: bearer tokens (JWT via JWKS, introspection), scopes, claims
 pub mod backend; // awc client per worker, timeouts, round-robin, failover
 pub mod cli; // the `serve`, `check` and `demo` commands
 pub mod config; // raw YAML -> validated Snapshot
+pub mod credentials; // what soapgate presents to backends: Basic, WS-Security, OAuth2 tokens
 pub mod demo; // the bundled sample SOAP service and its wiring
 pub mod error; // one error enum + the problem+json table
 pub mod gateway; // shared state: current snapshot (atomic swap), metrics
 pub mod logging; // tracing subscriber setup
 pub mod mapping; // templates, response selection, fault rules
 pub mod metrics; // Prometheus counters and histograms
+pub mod oauth_http; // the oauth2 crate's HTTP client over awc
 pub mod pipeline; // run(): the request flow
 pub mod router; // method + path templates -> route
 pub mod server; // actix transport: middleware, body cap, handler

@@ -37,6 +37,7 @@ pub struct Metrics {
     phases: [Histogram; 5],
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    auth_failures: Mutex<BTreeMap<String, u64>>,
 }
 
 /// Phase timings of one request, in microseconds.
@@ -64,6 +65,13 @@ impl Metrics {
             if v > 0 {
                 h.observe(v);
             }
+        }
+    }
+
+    /// Counts a refused request at step 4, by error code.
+    pub fn auth_failure(&self, code: &str) {
+        if let Ok(mut m) = self.auth_failures.lock() {
+            *m.entry(code.to_string()).or_default() += 1;
         }
     }
 
@@ -112,6 +120,12 @@ impl Metrics {
                 out,
                 "soapgate_phase_duration_seconds_count{{phase=\"{phase}\"}} {count}"
             );
+        }
+        out.push_str("# TYPE soapgate_auth_failures_total counter\n");
+        if let Ok(m) = self.auth_failures.lock() {
+            for (code, n) in m.iter() {
+                let _ = writeln!(out, "soapgate_auth_failures_total{{code=\"{code}\"}} {n}");
+            }
         }
         out.push_str("# TYPE soapgate_config_reloads_total counter\n");
         let _ = writeln!(

@@ -36,6 +36,8 @@ pub struct Exchange {
     pub route_id: Option<String>,
     pub operation: Option<String>,
     pub backend_status: Option<u16>,
+    /// The caller, once step 4 validated its token.
+    pub principal: Option<crate::auth::Principal>,
     pub timings: Timings,
 }
 
@@ -59,6 +61,7 @@ impl Exchange {
             route_id: None,
             operation: None,
             backend_status: None,
+            principal: None,
             timings: Timings::default(),
         }
     }
@@ -79,11 +82,16 @@ pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Re
     // 2. Correlate: done by the transport middleware (ex.correlation_id).
     // 3. Threat checks: content type and JSON syntax (structure limits: THREATS.md J*).
     let body = request_json(ex)?;
-    // 4. Authenticate and authorize: OAuth2 providers plug in here.
+    // 4. Authenticate the bearer token and authorize the route's scopes and claims.
+    let query = form_urlencoded(&ex.query);
+    ex.principal = snap
+        .auth
+        .authenticate(&route.auth, &ex.headers, &query, client)
+        .await
+        .map_err(|e| GatewayError::Auth(Box::new(e)))?;
     // 5. Rate limit: the route's policies plug in here.
     // 6. Validate against the WSDL schema when the body is rendered from it (a hand-written
     //    template defines its own JSON shape).
-    let query = form_urlencoded(&ex.query);
     let input = match schema::bound(&route) {
         Some(b) if route.validate => Some(schema::input(b, &matched.params, &query, body.clone())?),
         _ => None,
@@ -140,7 +148,7 @@ fn request_json(ex: &Exchange) -> Result<Value, GatewayError> {
     serde_json::from_slice(&ex.body).map_err(|e| GatewayError::JsonSyntax(format!("{e}")))
 }
 
-/// The template context: `path`, `query`, allow-listed `headers`, `body`, `correlation_id`.
+/// The template context: `path`, `query`, allow-listed `headers`, `body`, `principal`, `correlation_id`.
 fn template_context(
     m: &Matched,
     route: &Route,
@@ -164,6 +172,7 @@ fn template_context(
         "headers": headers,
         "body": body,
         "correlation_id": ex.correlation_id,
+        "principal": ex.principal.as_ref().map(crate::auth::Principal::to_json),
         "ns": route.service.backend.namespace,
         "operation": route.operation,
     }))
@@ -202,6 +211,18 @@ fn render(
     let header_xml = match (&route.header_template, &ctx) {
         (Some(h), Some(ctx)) => Some(snap.templates.render(h, ctx)?),
         _ => None,
+    };
+    // The backend's WS-Security block (fresh nonce and timestamps) goes first in the one Header.
+    let security = match &route.service.backend.credentials {
+        Some(c) => c.soap_header()?,
+        None => None,
+    };
+    let header_xml = match (security, header_xml) {
+        (Some(mut s), Some(h)) => {
+            s.push_str(&h);
+            Some(s)
+        }
+        (s, h) => s.or(h),
     };
     let version = route.service.backend.version;
     Ok(envelope::build(

@@ -24,6 +24,8 @@ struct AccessInfo {
     route: Option<String>,
     operation: Option<String>,
     backend_status: Option<u16>,
+    /// Subject (or client id) of the validated token; never the token.
+    principal: Option<String>,
     timings: pipeline::Timings,
     error: Option<(String, String)>,
 }
@@ -85,10 +87,11 @@ async fn transport(
     let route = info.route.as_deref().unwrap_or("-");
     let operation = info.operation.as_deref().unwrap_or("-");
     let (code, detail) = info.error.clone().unwrap_or_default();
+    let principal = info.principal.as_deref().unwrap_or("-");
     tracing::info!(
         target: "soapgate::access",
         correlation_id = %cid, method = %method, path = %path, peer = %peer,
-        route, operation, status, backend_status = info.backend_status.unwrap_or(0),
+        route, operation, principal, status, backend_status = info.backend_status.unwrap_or(0),
         total_us = total, accept_us = t.accept_us, render_us = t.render_us,
         backend_us = t.backend_us, convert_us = t.convert_us, bytes_out,
         error_code = %code, error = %detail,
@@ -103,6 +106,9 @@ async fn transport(
             convert: t.convert_us,
         };
         gw.metrics.record(route, operation, status, times);
+        if code.starts_with("AUTH_") {
+            gw.metrics.auth_failure(&code);
+        }
     }
     Ok(res)
 }
@@ -138,6 +144,14 @@ pub fn problem_response(e: &GatewayError, instance: &str, cid: &str) -> HttpResp
     if let GatewayError::MethodNotAllowed { allow, .. } = e {
         b.insert_header((header::ALLOW, allow.join(", ")));
     }
+    if let GatewayError::Auth(a) = e {
+        if let Some(challenge) = a.challenge() {
+            b.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        if matches!(a.failure, crate::auth::AuthFailure::Unavailable(_)) {
+            b.insert_header((header::RETRY_AFTER, "5"));
+        }
+    }
     b.body(e.problem(instance, cid).to_string())
 }
 
@@ -171,6 +185,7 @@ async fn mediate(
                 route: ex.route_id,
                 operation: ex.operation,
                 backend_status: ex.backend_status,
+                principal: ex.principal.as_ref().map(|p| p.log_name().to_string()),
                 timings: ex.timings,
                 error: None,
             };
@@ -218,6 +233,9 @@ async fn openapi_json(gw: web::Data<Gateway>, cache: web::Data<OpenApiCache>) ->
 pub fn rest_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec<SocketAddr>)> {
     let snap = gw.snapshot();
     let s = snap.settings.clone();
+    if tokio::runtime::Handle::try_current().is_ok() {
+        gw.spawn_key_refresh();
+    }
     let data = web::Data::from(gw);
     let client_settings = s.clone();
     let openapi = web::Data::new(OpenApiCache::default());

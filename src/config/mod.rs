@@ -141,6 +141,8 @@ pub struct Route {
     pub header_template: Option<String>,
     pub response: ResponseSpec,
     pub faults: FaultRules,
+    /// Step 4: whether a token is needed, and the scopes and claims it must carry.
+    pub auth: crate::auth::RoutePolicy,
 }
 
 /// Everything the running gateway needs, validated; swapped atomically on reload.
@@ -151,6 +153,8 @@ pub struct Snapshot {
     pub router: Router,
     pub templates: Templates,
     pub services: Vec<Arc<Service>>,
+    /// The identity providers (with their key caches) of this config.
+    pub auth: crate::auth::Auth,
 }
 
 impl Snapshot {
@@ -164,6 +168,7 @@ impl Snapshot {
             None => return Err(diag.errors),
         };
         let settings = settings::build(&raw, &file, &mut diag);
+        let auth = crate::auth::config::build(&raw.auth, &base, &file, &mut diag);
         let mappings_dir = base.join(raw.mappings.as_deref().unwrap_or("mappings"));
         let mut templates = Templates::new();
         let mut services = Vec::new();
@@ -173,7 +178,7 @@ impl Snapshot {
                 continue;
             };
             let (svc, svc_routes) =
-                routes::build_service(m, &path, &base, &settings, &mut templates, &mut diag);
+                routes::build_service(m, &path, &base, &settings, &auth, &mut templates, &mut diag);
             services.push(svc);
             routes.extend(svc_routes);
         }
@@ -185,6 +190,7 @@ impl Snapshot {
                 router,
                 templates,
                 services,
+                auth,
             })
         } else {
             Err(diag.errors)

@@ -22,6 +22,9 @@ pub struct RawGateway {
     pub limits: RawLimits,
     #[serde(default)]
     pub timeouts: RawTimeouts,
+    /// OAuth2/OIDC providers whose bearer tokens are accepted.
+    #[serde(default)]
+    pub auth: crate::auth::config::RawAuth,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +87,8 @@ pub struct RawBackend {
     pub timeout: Option<Quantity>,
     /// Target namespace offered to templates as `ns`.
     pub namespace: Option<String>,
+    /// What soapgate presents to the backend: HTTP Basic, WS-Security UsernameToken, OAuth2 token.
+    pub credentials: Option<crate::credentials::CredentialsBlock>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +109,21 @@ pub struct RawRoute {
     pub response: RawResponse,
     #[serde(default)]
     pub faults: Vec<RawFaultRule>,
+    /// OAuth2 scopes the token must all carry.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// OAuth2 scopes of which the token must carry at least one.
+    #[serde(default)]
+    pub any_scopes: Vec<String>,
+    /// Claim conditions: claim -> accepted value or list of accepted values.
+    #[serde(default)]
+    pub claims: BTreeMap<String, serde_json::Value>,
+    /// Only tokens of these providers (names from `auth.providers`).
+    #[serde(default)]
+    pub providers: Vec<String>,
+    /// No token needed, even when providers are configured.
+    #[serde(default)]
+    pub public: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -2,6 +2,8 @@
 
 use super::raw::{RawMapping, RawRoute};
 use super::{BodySource, Diagnostics, Route, Service, Settings};
+use crate::auth::config::RawRouteAuth;
+use crate::auth::Auth;
 use crate::backend::BackendSpec;
 use crate::mapping::fault::FaultRules;
 use crate::mapping::request::Templates;
@@ -18,6 +20,7 @@ pub(super) fn build_service(
     path: &Path,
     base: &Path,
     settings: &Settings,
+    auth: &Auth,
     templates: &mut Templates,
     d: &mut Diagnostics,
 ) -> (Arc<Service>, Vec<Route>) {
@@ -33,7 +36,7 @@ pub(super) fn build_service(
     }
     let wsdl = m.wsdl.as_deref().and_then(|w| load_wsdl(&base.join(w), &file, d));
     let default_version = wsdl.as_deref().and_then(binding_version);
-    let backend = BackendSpec::build(&m.backend, settings, default_version, &file, d);
+    let backend = BackendSpec::build(&m.backend, settings, default_version, base, &file, d);
     let svc = Arc::new(Service {
         name: m.service.clone(),
         file: file.clone(),
@@ -44,7 +47,7 @@ pub(super) fn build_service(
         .routes
         .into_iter()
         .enumerate()
-        .filter_map(|(i, r)| build_route(r, i, &svc, base, templates, d))
+        .filter_map(|(i, r)| build_route(r, i, &svc, base, auth, templates, d))
         .collect();
     (svc, routes)
 }
@@ -80,6 +83,7 @@ fn build_route(
     index: usize,
     svc: &Arc<Service>,
     base: &Path,
+    auth: &Auth,
     templates: &mut Templates,
     d: &mut Diagnostics,
 ) -> Option<Route> {
@@ -133,6 +137,14 @@ fn build_route(
             fix,
         );
     }
+    let raw_auth = RawRouteAuth {
+        scopes: r.scopes,
+        any_scopes: r.any_scopes,
+        claims: r.claims,
+        providers: r.providers,
+        public: r.public,
+    };
+    let auth = crate::auth::config::route_policy(raw_auth, auth, file, &at, d);
     Some(Route {
         id: r.id,
         service: svc.clone(),
@@ -147,6 +159,7 @@ fn build_route(
         header_template,
         response: response?,
         faults: faults?,
+        auth,
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod fake_soap;
 pub mod gateway;
+pub mod jwks;
 pub mod oidc;
 pub mod process;
 pub mod spyne;

@@ -55,7 +55,7 @@ async fn unknown_key_in_a_route_names_file_key_path_line_and_fix() {
     let (errors, dir) = load_errors(&b);
     let file = in_dir(dir.path(), "mappings/svc.yaml");
     let message = "routes[0]: unknown field `bogus`, expected one of `id`, `method`, `path`, `operation`, \
-`action`, `headers`, `request`, `response`, `faults`";
+`action`, `headers`, `request`, `response`, `faults`, `scopes`, `any_scopes`, `claims`, `providers`, `public`";
     let fix = "remove or rename the key; the message lists the accepted keys";
     let expected = ConfigError {
         file: file.clone(),

@@ -1,7 +1,9 @@
 //! Integration tests, one module per area.
 
+mod auth;
 mod backend;
 mod config;
+mod credentials;
 mod demo;
 mod envelopes;
 mod faults;
