@@ -37,6 +37,10 @@ enum Command {
         /// Address of the demo SOAP service (must match the demo mapping's backend URL).
         #[arg(long, default_value = "127.0.0.1:9081")]
         backend: SocketAddr,
+        /// Address of the demo's development token issuer (must match the issuer of the demo
+        /// config's `auth:` provider).
+        #[arg(long, default_value = demo::issuer::DEFAULT_ADDR)]
+        issuer: SocketAddr,
     },
     /// Generate a mapping, templates and a local WSDL copy for every operation of a WSDL.
     Import {
@@ -67,7 +71,11 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { config } => check(&config),
         Command::Serve { config } => with_runtime(serve(config)),
-        Command::Demo { config, backend } => with_runtime(run_demo(demo_config(config), backend)),
+        Command::Demo {
+            config,
+            backend,
+            issuer,
+        } => with_runtime(run_demo(demo_config(config), backend, issuer)),
         Command::Import {
             wsdl,
             out,
@@ -248,17 +256,51 @@ fn demo_config(given: Option<PathBuf>) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("soapgate.yaml")
 }
 
-async fn run_demo(config: PathBuf, backend: SocketAddr) -> Result<(), String> {
+/// Longest wait for the gateway to load the issuer's keys before the banner is printed.
+const DEMO_READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `soapgate demo`: the SOAP service and the development token issuer (only ever started here),
+/// then the gateway; the banner once the gateway holds the issuer's keys.
+async fn run_demo(config: PathBuf, backend: SocketAddr, issuer: SocketAddr) -> Result<(), String> {
     let gw = Arc::new(Gateway::load(config.clone()).map_err(|e| report(&e))?);
     let (soap, soap_addr) = demo::backend::start(backend)
         .await
         .map_err(|e| format!("cannot start the demo SOAP service on {backend}: {e}"))?;
     let soap_handle = soap.handle();
     actix_rt::spawn(soap);
+    let (idp, issuer_url) = demo::issuer::start(issuer)
+        .map_err(|e| format!("cannot start the demo token issuer on {issuer}: {e}"))?;
+    let idp_handle = idp.handle();
+    actix_rt::spawn(idp);
+    if !gw
+        .snapshot()
+        .auth
+        .providers
+        .iter()
+        .any(|p| p.spec.issuer == issuer_url)
+    {
+        eprintln!(
+            "soapgate: note: {} has no `auth:` provider with issuer {issuer_url}; tokens from the demo issuer will be refused",
+            config.display()
+        );
+    }
     let (addrs, running) = start(gw.clone()).await?;
+    let deadline = std::time::Instant::now() + DEMO_READY_WITHIN;
+    while !gw.ready() && std::time::Instant::now() < deadline {
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if !gw.ready() {
+        eprintln!(
+            "soapgate: note: the identity provider keys are not loaded yet; requests needing a token get 503 until they are"
+        );
+    }
     let base = addrs.first().map(|a| format!("http://{a}")).unwrap_or_default();
-    println!("{}", demo::banner(&base, soap_addr, &gw.snapshot().settings));
+    println!(
+        "{}",
+        demo::banner(&base, soap_addr, &issuer_url, &gw.snapshot().settings)
+    );
     let r = running.await;
+    idp_handle.stop(true).await;
     soap_handle.stop(true).await;
     r
 }
