@@ -134,6 +134,32 @@ fn bench_auth(c: &mut Criterion) {
         ("es256", "/secure/42", Some(sign(Algorithm::ES256, "es", &es))),
     ];
 
+    // The signature check alone (what a cache miss costs on top of a hit), same keys and tokens.
+    let mut verify = c.benchmark_group("jwt_signature_check");
+    let rs_dec = jsonwebtoken::DecodingKey::from_rsa_components(
+        &b64(&rsa_key.n().to_bytes_be()),
+        &b64(&rsa_key.e().to_bytes_be()),
+    )
+    .expect("RSA decoding key");
+    let es_dec = jsonwebtoken::DecodingKey::from_ec_components(
+        ec_jwk["x"].as_str().expect("x"),
+        ec_jwk["y"].as_str().expect("y"),
+    )
+    .expect("EC decoding key");
+    for (name, alg, token, key) in [
+        ("rs256", Algorithm::RS256, cases[1].2.clone(), &rs_dec),
+        ("es256", Algorithm::ES256, cases[2].2.clone(), &es_dec),
+    ] {
+        let token = token.expect("token");
+        let mut v = jsonwebtoken::Validation::new(alg);
+        v.set_audience(&["urn:bench"]);
+        v.set_issuer(&["http://bench.test"]);
+        verify.bench_function(name, |b| {
+            b.iter(|| jsonwebtoken::decode::<Value>(&token, key, &v).expect("valid"))
+        });
+    }
+    verify.finish();
+
     let sys = actix_rt::System::new();
     let client = sys.block_on(async { awc::Client::default() });
     let mut group = c.benchmark_group("auth_per_request");
