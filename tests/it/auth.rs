@@ -618,3 +618,52 @@ async fn the_access_log_names_the_principal_and_never_the_token() {
         "a token or secret leaked into the log"
     );
 }
+
+#[actix_rt::test]
+async fn several_providers_at_once_and_a_route_limited_to_one() {
+    let Some(idp) = oidc::oidc() else { return };
+    let key = EcKey::generate("forge-multi");
+    let server = JwksServer::start(vec![key.jwk()]);
+    let fake = backend();
+    let m = mapping(&fake.url("/s")).replace(
+        "- { id: public,",
+        "- { id: forge-only, method: GET, path: /forge-only, operation: Get, providers: [forge],\n     request: { template: templates/p.xml.hbs } }\n- { id: public,",
+    );
+    let gw = TestGateway::builder()
+        .config(&auth_yaml(Some(idp), Some(&server), ""))
+        .mapping("svc", &m)
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .file("templates/p.xml.hbs", "<t:Get xmlns:t=\"urn:test\"/>")
+        .file("idp-secret.txt", "s3cret\n")
+        .start();
+    wait_ready(&gw).await;
+    let corp = idp.token("gateway-tests", "s3cret", "customers:read", None).await;
+    let forged_here = key.sign(&claims(FORGE_ISS, API, "customers:read"));
+    assert_eq!(get(&gw, "/customers/1", &corp).await.status, 200);
+    assert_eq!(get(&gw, "/customers/1", &forged_here).await.status, 200);
+    assert_eq!(get(&gw, "/forge-only", &forged_here).await.status, 200);
+    // The corp token is valid (and cached as verified), but not from a provider this route takes.
+    let r = get(&gw, "/forge-only", &corp).await;
+    assert_eq!(r.status, 401, "{}", String::from_utf8_lossy(&r.body));
+    assert!(invalid_token(&r));
+    assert_eq!(fake.hits(), 3);
+}
+
+#[actix_rt::test]
+async fn a_reload_keeps_loaded_keys_so_the_gateway_stays_ready() {
+    let key = EcKey::generate("reload");
+    let server = JwksServer::start(vec![key.jwk()]);
+    let fake = backend();
+    let gw = start(&auth_yaml(None, Some(&server), ""), &fake);
+    wait_ready(&gw).await;
+    let fetches = server.hits();
+    server.set_up(false);
+    gw.gw.reload().expect("reload");
+    assert!(
+        gw.gw.ready(),
+        "an unchanged provider keeps its keys over a reload"
+    );
+    let token = key.sign(&claims(FORGE_ISS, API, "customers:read"));
+    assert_eq!(get(&gw, "/customers/1", &token).await.status, 200);
+    assert_eq!(server.hits(), fetches, "no refetch was needed");
+}
