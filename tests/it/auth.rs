@@ -667,3 +667,25 @@ async fn a_reload_keeps_loaded_keys_so_the_gateway_stays_ready() {
     assert_eq!(get(&gw, "/customers/1", &token).await.status, 200);
     assert_eq!(server.hits(), fetches, "no refetch was needed");
 }
+
+#[actix_rt::test]
+async fn c3_discovery_naming_another_issuer_keeps_the_gateway_unready() {
+    // The server answers every path with a JWKS-like document: its discovery names no issuer,
+    // so it cannot be the configured one (mix-up defence) and no keys are taken from it.
+    let key = EcKey::generate("c3");
+    let server = JwksServer::start(vec![key.jwk()]);
+    let issuer = format!("http://127.0.0.1:{}", server.port);
+    let fake = backend();
+    let yaml = format!("auth:\n  providers:\n    - {{ name: mixup, issuer: '{issuer}', audiences: [{API}] }}\n");
+    let gw = start(&yaml, &fake);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while server.hits() < 2 && Instant::now() < deadline {
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(server.hits() >= 1, "discovery was attempted");
+    assert!(!gw.gw.ready());
+    let mut c = claims(&issuer, API, "customers:read");
+    c["iss"] = json!(issuer);
+    let r = get(&gw, "/customers/1", &key.sign(&c)).await;
+    assert_refused(&r, 503, "AUTH_UNAVAILABLE", None, &fake);
+}
