@@ -19,6 +19,22 @@ pub enum GatewayError {
     UnsupportedMediaType(String),
     #[error("the request body is not valid JSON: {0}")]
     JsonSyntax(String),
+    #[error("the request JSON exceeds a limit: {message}")]
+    JsonLimit { code: &'static str, message: String },
+    #[error("the request's {place} matches a blocked pattern (set `{set}`)")]
+    InjectionDetected { place: &'static str, set: String },
+    #[error("the request body is not valid {0} data")]
+    BodyEncoding(String),
+    #[error("the request headers exceed {0}")]
+    HeadersTooLarge(String),
+    #[error("the request target exceeds {limit} bytes")]
+    UrlTooLong { limit: usize },
+    #[error("the request body did not arrive within {0} ms")]
+    RequestTimeout(u128),
+    #[error("the gateway is at its concurrency limit; retry shortly")]
+    Overloaded,
+    #[error("the request is malformed: {0}")]
+    BadRequest(&'static str),
     #[error("the request contains a character that XML 1.0 does not allow (U+{0:04X})")]
     XmlInvalidChar(u32),
     #[error("the request does not match the operation's schema ({} error(s))", .0.len())]
@@ -55,6 +71,10 @@ pub enum GatewayError {
     Auth(Box<crate::auth::AuthError>),
     #[error("the gateway could not obtain credentials for the backend")]
     BackendCredentials(String),
+    #[error("rate limit `{policy}` exceeded; retry in {retry_after} s")]
+    RateLimited { policy: String, retry_after: u64 },
+    #[error("the rate-limit store cannot be reached")]
+    RateLimitUnavailable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -105,6 +125,14 @@ impl GatewayError {
             E::PayloadTooLarge { .. } => row(413, "PAYLOAD_TOO_LARGE", "Request body too large"),
             E::UnsupportedMediaType(_) => row(415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"),
             E::JsonSyntax(_) => row(400, "JSON_SYNTAX", "Malformed JSON"),
+            E::JsonLimit { code, .. } => row(400, code, "JSON limit exceeded"),
+            E::InjectionDetected { .. } => row(400, "INJECTION_DETECTED", "Blocked pattern in request"),
+            E::BodyEncoding(_) => row(400, "BODY_ENCODING", "Undecodable request body"),
+            E::HeadersTooLarge(_) => row(431, "HEADERS_TOO_LARGE", "Request headers too large"),
+            E::UrlTooLong { .. } => row(414, "URL_TOO_LONG", "Request URL too long"),
+            E::RequestTimeout(_) => row(408, "REQUEST_TIMEOUT", "Request body timeout"),
+            E::Overloaded => row(503, "OVERLOADED", "Gateway overloaded"),
+            E::BadRequest(_) => row(400, "BAD_REQUEST", "Malformed request"),
             E::XmlInvalidChar(_) => row(400, "XML_INVALID_CHAR", "Character not allowed in XML"),
             E::SchemaViolation(_) => row(400, "SCHEMA_VIOLATION", "Request does not match the schema"),
             E::MissingField(_) => row(400, "MISSING_FIELD", "Required field missing"),
@@ -139,6 +167,8 @@ impl GatewayError {
                 "BACKEND_CREDENTIALS_UNAVAILABLE",
                 "Backend credentials unavailable",
             ),
+            E::RateLimited { .. } => row(429, "RATE_LIMITED", "Too many requests"),
+            E::RateLimitUnavailable(_) => row(503, "RATE_LIMIT_UNAVAILABLE", "Rate-limit store unavailable"),
             E::Internal(_) => row(500, "INTERNAL", "Internal error"),
         }
     }
@@ -194,7 +224,8 @@ impl GatewayError {
             E::TemplateFailed(s)
             | E::UpstreamUnavailable(s)
             | E::UpstreamProtocol(s)
-            | E::BackendCredentials(s) => {
+            | E::BackendCredentials(s)
+            | E::RateLimitUnavailable(s) => {
                 format!("{self}: {s}")
             }
             E::Internal(s) => format!("internal: {s}"),

@@ -13,6 +13,8 @@ pub struct Gateway {
     config_path: PathBuf,
     snapshot: ArcSwap<Snapshot>,
     pub metrics: Metrics,
+    /// Mediations in flight on this instance (`limits.concurrency`).
+    pub inflight: crate::threat::InFlight,
 }
 
 impl Gateway {
@@ -26,8 +28,9 @@ impl Gateway {
     pub fn from_snapshot(config_path: PathBuf, snap: Snapshot) -> Gateway {
         Gateway {
             config_path,
+            metrics: Metrics::with_ratelimit(snap.ratelimit.metrics()),
             snapshot: ArcSwap::from_pointee(snap),
-            metrics: Metrics::default(),
+            inflight: crate::threat::InFlight::default(),
         }
     }
 
@@ -52,6 +55,7 @@ impl Gateway {
                 let snap = gw.snapshot();
                 drop(gw);
                 snap.auth.refresh_due(&client).await;
+                snap.ratelimit.maintain();
                 drop(snap);
                 actix_rt::time::sleep(Duration::from_millis(200)).await;
             }
@@ -64,6 +68,7 @@ impl Gateway {
             Ok(mut new) => {
                 let old = self.snapshot();
                 new.auth.adopt(&old.auth);
+                new.ratelimit.adopt(&old.ratelimit);
                 if new.settings.listen != old.settings.listen || new.settings.workers != old.settings.workers
                 {
                     tracing::warn!("listen address and workers change only on restart");

@@ -38,6 +38,44 @@ pub struct Metrics {
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     auth_failures: Mutex<BTreeMap<String, u64>>,
+    /// Rate-limit decisions and store health, shared with the rate limiter (kept across reloads).
+    pub ratelimit: std::sync::Arc<RateLimitMetrics>,
+}
+
+/// `soapgate_ratelimit_decisions_total{policy,result}` and `soapgate_ratelimit_degraded`.
+#[derive(Debug, Default)]
+pub struct RateLimitMetrics {
+    decisions: Mutex<BTreeMap<(String, &'static str), u64>>,
+    degraded: std::sync::atomic::AtomicBool,
+}
+
+impl RateLimitMetrics {
+    /// Counts one policy's decision: `allowed`, `limited` or `unavailable` (store down, reject mode).
+    pub fn decision(&self, policy: &str, result: &'static str) {
+        if let Ok(mut m) = self.decisions.lock() {
+            *m.entry((policy.to_string(), result)).or_default() += 1;
+        }
+    }
+
+    /// Whether the shared store (Redis) is failing and decisions are local or refused.
+    pub fn set_degraded(&self, on: bool) {
+        self.degraded.store(on, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, out: &mut String) {
+        out.push_str("# TYPE soapgate_ratelimit_decisions_total counter\n");
+        if let Ok(m) = self.decisions.lock() {
+            for ((policy, result), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "soapgate_ratelimit_decisions_total{{policy=\"{policy}\",result=\"{result}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# TYPE soapgate_ratelimit_degraded gauge\n");
+        let on = u8::from(self.degraded.load(Ordering::Relaxed));
+        let _ = writeln!(out, "soapgate_ratelimit_degraded {on}");
+    }
 }
 
 /// Phase timings of one request, in microseconds.
@@ -51,6 +89,14 @@ pub struct PhaseTimes {
 }
 
 impl Metrics {
+    /// Metrics whose rate-limit part is the rate limiter's own counters.
+    pub fn with_ratelimit(ratelimit: std::sync::Arc<RateLimitMetrics>) -> Metrics {
+        Metrics {
+            ratelimit,
+            ..Metrics::default()
+        }
+    }
+
     /// Records one finished request.
     pub fn record(&self, route: &str, operation: &str, status: u16, t: PhaseTimes) {
         if let Ok(mut m) = self.requests.lock() {
@@ -138,6 +184,7 @@ impl Metrics {
             "soapgate_config_reloads_total{{result=\"rejected\"}} {}",
             self.reloads_failed.load(Ordering::Relaxed)
         );
+        self.ratelimit.render(&mut out);
         out
     }
 }

@@ -38,6 +38,10 @@ pub struct Exchange {
     pub backend_status: Option<u16>,
     /// The caller, once step 4 validated its token.
     pub principal: Option<crate::auth::Principal>,
+    /// The TCP peer (the transport sets it; rate limits key on it or on a trusted proxy's hop).
+    pub peer: Option<std::net::IpAddr>,
+    /// Step 5's verdict per policy, for the `RateLimit` / `RateLimit-Policy` response headers.
+    pub rate_limit: Vec<crate::ratelimit::Status>,
     pub timings: Timings,
 }
 
@@ -62,6 +66,8 @@ impl Exchange {
             operation: None,
             backend_status: None,
             principal: None,
+            peer: None,
+            rate_limit: Vec::new(),
             timings: Timings::default(),
         }
     }
@@ -80,16 +86,44 @@ pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Re
     ex.route_id = Some(route.id.clone());
     ex.operation = Some(route.operation.clone());
     // 2. Correlate: done by the transport middleware (ex.correlation_id).
-    // 3. Threat checks: content type and JSON syntax (structure limits: THREATS.md J*).
-    let body = request_json(ex)?;
-    // 4. Authenticate the bearer token and authorize the route's scopes and claims.
+    // 3. Threat checks: content type, JSON syntax and structure limits (one non-recursive pass),
+    //    injection patterns over path, query, headers and JSON values (THREATS.md J*).
+    let body = request_json(ex, &route.threats)?;
     let query = form_urlencoded(&ex.query);
-    ex.principal = snap
+    crate::threat::inspect(&route.threats, &ex.path, &query, &ex.headers, &body)?;
+    // 4. Authenticate the bearer token and authorize the route's scopes and claims. A client
+    //    whose auth-failure budget is spent gets 429 before its token is looked at.
+    let rl = &snap.ratelimit;
+    if route.auth.required {
+        rl.auth_gate(&route.id, ex.peer, &ex.headers, &mut ex.rate_limit)?;
+    }
+    match snap
         .auth
         .authenticate(&route.auth, &ex.headers, &query, client)
         .await
-        .map_err(|e| GatewayError::Auth(Box::new(e)))?;
-    // 5. Rate limit: the route's policies plug in here.
+    {
+        Ok(p) => ex.principal = p,
+        Err(e) => {
+            if e.counts_as_failure() {
+                let r = &mut ex.rate_limit;
+                if let Some(limited) = rl.auth_failed(&route.id, ex.peer, &ex.headers, r).await {
+                    return Err(limited);
+                }
+            }
+            return Err(GatewayError::Auth(Box::new(e)));
+        }
+    }
+    // 5. Rate limit by the route's policies (all must admit `cost` units).
+    let (principal, peer) = (ex.principal.as_ref(), ex.peer);
+    rl.check(
+        &route.rate_limit,
+        &route.id,
+        principal,
+        peer,
+        &ex.headers,
+        &mut ex.rate_limit,
+    )
+    .await?;
     // 6. Validate against the WSDL schema when the body is rendered from it (a hand-written
     //    template defines its own JSON shape).
     let input = match schema::bound(&route) {
@@ -125,8 +159,9 @@ pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Re
     out
 }
 
-/// Step 3: the body must be JSON when present; an empty body is `null` for GET and DELETE.
-fn request_json(ex: &Exchange) -> Result<Value, GatewayError> {
+/// Step 3: the body must be JSON within the route's limits when present; an empty body is `null`
+/// for GET and DELETE.
+fn request_json(ex: &Exchange, policy: &crate::threat::Policy) -> Result<Value, GatewayError> {
     let needs_body = matches!(ex.method, Method::POST | Method::PUT | Method::PATCH);
     if !needs_body && ex.body.is_empty() {
         return Ok(Value::Null);
@@ -142,10 +177,7 @@ fn request_json(ex: &Exchange) -> Result<Value, GatewayError> {
             "The request body must be application/json.".into(),
         ));
     }
-    if ex.body.is_empty() {
-        return Err(GatewayError::JsonSyntax("the body is empty".into()));
-    }
-    serde_json::from_slice(&ex.body).map_err(|e| GatewayError::JsonSyntax(format!("{e}")))
+    crate::threat::parse_json(&ex.body, policy)
 }
 
 /// The template context: `path`, `query`, allow-listed `headers`, `body`, `principal`, `correlation_id`.

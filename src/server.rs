@@ -4,11 +4,12 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::PhaseTimes;
 use crate::pipeline::{self, Exchange};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,7 +58,7 @@ pub fn correlation_id(headers: &header::HeaderMap) -> String {
 /// Transport middleware: correlation id in, echoed out, one access-log line and metrics per request.
 async fn transport(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let cid = correlation_id(req.headers());
@@ -66,7 +67,23 @@ async fn transport(
     let path = req.path().to_string();
     let peer = req.peer_addr().map(|p| p.ip().to_string()).unwrap_or_default();
     let gw = req.app_data::<web::Data<Gateway>>().cloned();
-    let mut res = next.call(req).await?;
+    // Header and URL limits (THREATS.md H10), before routing; actix refuses bigger heads itself.
+    let early = gw
+        .as_ref()
+        .and_then(|g| head_limits(&req, &g.snapshot().settings));
+    let mut res = match early {
+        Some(e) => {
+            let instance = if path.len() <= 1024 { path.as_str() } else { "" };
+            let mut resp = problem_response(&e, instance, &cid);
+            let error = Some((e.code(), e.log_detail()));
+            resp.extensions_mut().insert(AccessInfo {
+                error,
+                ..AccessInfo::default()
+            });
+            req.into_response(resp).map_into_right_body()
+        }
+        None => next.call(req).await?.map_into_left_body(),
+    };
     if let Ok(v) = HeaderValue::from_str(&cid) {
         res.headers_mut()
             .insert(header::HeaderName::from_static("x-correlation-id"), v);
@@ -113,8 +130,59 @@ async fn transport(
     Ok(res)
 }
 
-/// Reads the body, refusing more than `limit` bytes (checked on Content-Length and while reading).
+/// `limits.headers`, `limits.header_count` (431) and `limits.url` (414).
+fn head_limits(req: &ServiceRequest, s: &crate::config::Settings) -> Option<GatewayError> {
+    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if target > s.url_limit {
+        return Some(GatewayError::UrlTooLong { limit: s.url_limit });
+    }
+    let headers = req.headers();
+    // H13: no protocol upgrade on REST routes (actix would hand the rest of the connection over
+    // as the body).
+    if headers.contains_key(header::UPGRADE) {
+        return Some(GatewayError::BadRequest("protocol upgrades are not supported"));
+    }
+    // H8: one Host, and an absolute-form target must name the same authority.
+    let mut hosts = headers.get_all(header::HOST);
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Some(GatewayError::BadRequest("more than one Host header"));
+    }
+    if let Some(authority) = req.uri().authority() {
+        let same = host.is_some_and(|h| h.as_bytes().eq_ignore_ascii_case(authority.as_str().as_bytes()));
+        if !same {
+            return Some(GatewayError::BadRequest(
+                "the Host header does not match the request target",
+            ));
+        }
+    }
+    if headers.len() > s.header_count_limit {
+        let why = format!("{} headers", s.header_count_limit);
+        return Some(GatewayError::HeadersTooLarge(why));
+    }
+    let bytes: usize = headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    if bytes > s.header_limit {
+        return Some(GatewayError::HeadersTooLarge(format!("{} bytes", s.header_limit)));
+    }
+    None
+}
+
+/// Reads the body within `timeout` (408 after: THREATS.md E3) and the limit, then decodes a gzip
+/// or deflate `Content-Encoding`; the limit counts decoded bytes.
 async fn read_body(
+    headers: &header::HeaderMap,
+    payload: web::Payload,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<bytes::Bytes, GatewayError> {
+    let raw = actix_rt::time::timeout(timeout, read_raw_body(headers, payload, limit))
+        .await
+        .map_err(|_| GatewayError::RequestTimeout(timeout.as_millis()))??;
+    crate::threat::decode_body(headers, raw, limit)
+}
+
+/// Reads the body as sent, refusing more than `limit` bytes (on Content-Length and while reading).
+async fn read_raw_body(
     headers: &header::HeaderMap,
     mut payload: web::Payload,
     limit: usize,
@@ -152,6 +220,24 @@ pub fn problem_response(e: &GatewayError, instance: &str, cid: &str) -> HttpResp
             b.insert_header((header::RETRY_AFTER, "5"));
         }
     }
+    if let GatewayError::RateLimited { retry_after, .. } = e {
+        b.insert_header((header::RETRY_AFTER, retry_after.max(&1).to_string()));
+    }
+    if let GatewayError::RateLimitUnavailable(_) = e {
+        b.insert_header((header::RETRY_AFTER, "1"));
+    }
+    match e {
+        GatewayError::Overloaded => {
+            b.insert_header((header::RETRY_AFTER, "1"));
+        }
+        GatewayError::RequestTimeout(_)
+        | GatewayError::UrlTooLong { .. }
+        | GatewayError::HeadersTooLarge(_)
+        | GatewayError::BadRequest(_) => {
+            b.insert_header((header::CONNECTION, "close"));
+        }
+        _ => {}
+    }
     b.body(e.problem(instance, cid).to_string())
 }
 
@@ -169,9 +255,18 @@ async fn mediate(
         .unwrap_or_default();
     let snap = gw.snapshot();
     let mut info = AccessInfo::default();
-    let result = match read_body(req.headers(), payload, snap.settings.request_body_limit).await {
+    // The route's body limit applies when the route is known (404/405 come from the pipeline).
+    let route = snap.router.find(req.method(), req.path()).ok().map(|m| m.route);
+    let limit = route
+        .as_ref()
+        .map_or(snap.settings.request_body_limit, |r| r.threats.body_limit);
+    let read = read_body(req.headers(), payload, limit, snap.settings.client_body_timeout).await;
+    // Concurrency caps (THREATS.md E4): refuse beyond them, never queue.
+    let admitted = read.and_then(|body| admit(&gw, &snap, route.as_deref()).map(|p| (body, p)));
+    let mut rate = Vec::new();
+    let result = match admitted {
         Err(e) => Err(e),
-        Ok(body) => {
+        Ok((body, _permits)) => {
             let mut ex = Exchange::new(
                 cid.clone(),
                 req.method().clone(),
@@ -180,7 +275,9 @@ async fn mediate(
                 req.headers().clone(),
                 body,
             );
+            ex.peer = req.peer_addr().map(|a| a.ip());
             let r = pipeline::run(&snap, &client, &mut ex).await;
+            rate = std::mem::take(&mut ex.rate_limit);
             info = AccessInfo {
                 route: ex.route_id,
                 operation: ex.operation,
@@ -201,8 +298,31 @@ async fn mediate(
             problem_response(&e, req.path(), &cid)
         }
     };
+    crate::ratelimit::apply_headers(&rate, resp.headers_mut());
     resp.extensions_mut().insert(info);
     resp
+}
+
+/// Takes a slot of the instance's and the route's concurrency caps (503 `OVERLOADED` when full).
+fn admit<'a>(
+    gw: &'a Gateway,
+    snap: &crate::config::Snapshot,
+    route: Option<&'a crate::config::Route>,
+) -> Result<(crate::threat::Permit<'a>, Option<crate::threat::Permit<'a>>), GatewayError> {
+    let global = gw
+        .inflight
+        .try_acquire(snap.settings.concurrency)
+        .ok_or(GatewayError::Overloaded)?;
+    let per_route = match route.and_then(|r| r.threats.concurrency.map(|c| (r, c))) {
+        Some((r, cap)) => Some(
+            r.threats
+                .inflight
+                .try_acquire(cap)
+                .ok_or(GatewayError::Overloaded)?,
+        ),
+        None => None,
+    };
+    Ok((global, per_route))
 }
 
 /// The OpenAPI document of the snapshot it was computed for (recomputed after a reload).
@@ -239,20 +359,68 @@ pub fn rest_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec
     let data = web::Data::from(gw);
     let client_settings = s.clone();
     let openapi = web::Data::new(OpenApiCache::default());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .app_data(web::Data::new(crate::backend::client(&client_settings)))
-            .app_data(openapi.clone())
-            .wrap(from_fn(transport))
-            .route("/openapi.json", web::get().to(openapi_json))
-            .default_service(web::to(mediate))
-    })
-    .workers(s.workers)
-    .client_request_timeout(s.client_request_timeout)
-    .keep_alive(s.keep_alive)
-    .disable_signals()
-    .bind(addr)?;
-    let addrs = server.addrs();
-    Ok((server.run(), addrs))
+    // What `HttpServer` builds, plus an `Expect: 100-continue` check (THREATS.md H12).
+    let listener = std::net::TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    let server = actix_server::Server::build()
+        .workers(s.workers)
+        .disable_signals()
+        .listen("soapgate-rest", listener, move || {
+            let app = App::new()
+                .app_data(data.clone())
+                .app_data(web::Data::new(crate::backend::client(&client_settings)))
+                .app_data(openapi.clone())
+                .wrap(from_fn(transport))
+                .route("/openapi.json", web::get().to(openapi_json))
+                .default_service(web::to(mediate));
+            let gw = data.clone();
+            let app = app
+                .into_factory()
+                .map_err(|e: actix_web::Error| e.error_response());
+            actix_http::HttpService::build()
+                .client_request_timeout(client_settings.client_request_timeout)
+                .keep_alive(client_settings.keep_alive)
+                .local_addr(local)
+                .expect(actix_service::fn_service(move |req| {
+                    expect_continue(gw.clone(), req)
+                }))
+                .finish(actix_service::map_config(app, |_| {
+                    actix_web::dev::AppConfig::default()
+                }))
+                .tcp()
+        })?
+        .run();
+    Ok((server, vec![local]))
+}
+
+/// `Expect: 100-continue`: a declared body over the route's limit is 413 before any byte of it is
+/// sent, and without `100 Continue`; otherwise actix answers `100 Continue`.
+async fn expect_continue(
+    gw: web::Data<Gateway>,
+    req: actix_http::Request,
+) -> Result<actix_http::Request, actix_web::Error> {
+    let snap = gw.snapshot();
+    let limit = snap
+        .router
+        .find(req.method(), req.path())
+        .map_or(snap.settings.request_body_limit, |m| m.route.threats.body_limit);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        let e = GatewayError::PayloadTooLarge { limit };
+        let cid = correlation_id(req.headers());
+        tracing::info!(
+            target: "soapgate::access",
+            correlation_id = %cid, method = %req.method(), path = %req.path(),
+            status = 413u16, error_code = %e.code(), "request refused before 100 Continue"
+        );
+        let mut resp = problem_response(&e, req.path(), &cid);
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Err(actix_web::error::InternalError::from_response(e, resp).into());
+    }
+    Ok(req)
 }

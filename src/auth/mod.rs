@@ -145,6 +145,15 @@ pub struct AuthError {
 }
 
 impl AuthError {
+    /// Whether the client's credentials were refused (400/401), as opposed to a valid token
+    /// without rights (403) or an unreachable provider (503): what `auth_failure` limits count.
+    pub fn counts_as_failure(&self) -> bool {
+        matches!(
+            self.failure,
+            AuthFailure::Missing | AuthFailure::InvalidRequest(_) | AuthFailure::InvalidToken(_)
+        )
+    }
+
     /// The `WWW-Authenticate` value, when the status calls for one.
     pub fn challenge(&self) -> Option<String> {
         let realm = &self.realm;

@@ -97,9 +97,21 @@ pub struct Settings {
     pub backend_response_limit: usize,
     pub xml: XmlLimits,
     pub client_request_timeout: Duration,
+    /// Time to receive the request body (408 after).
+    pub client_body_timeout: Duration,
     pub keep_alive: Duration,
     pub backend_connect_timeout: Duration,
     pub backend_total_timeout: Duration,
+    /// Step 3 defaults: JSON limits and injection patterns.
+    pub threats: crate::threat::config::Defaults,
+    /// Total bytes of request headers (431 above).
+    pub header_limit: usize,
+    /// Number of request headers (431 above).
+    pub header_count_limit: usize,
+    /// Bytes of the request target (414 above).
+    pub url_limit: usize,
+    /// In-flight mediations per instance (503 above).
+    pub concurrency: usize,
 }
 
 /// One legacy SOAP service.
@@ -143,6 +155,10 @@ pub struct Route {
     pub faults: FaultRules,
     /// Step 4: whether a token is needed, and the scopes and claims it must carry.
     pub auth: crate::auth::RoutePolicy,
+    /// Step 5: the route's rate-limit policies and cost.
+    pub rate_limit: crate::ratelimit::RouteLimits,
+    /// Step 3: body and JSON limits, injection patterns, concurrency cap.
+    pub threats: Arc<crate::threat::Policy>,
 }
 
 /// Everything the running gateway needs, validated; swapped atomically on reload.
@@ -155,6 +171,8 @@ pub struct Snapshot {
     pub services: Vec<Arc<Service>>,
     /// The identity providers (with their key caches) of this config.
     pub auth: crate::auth::Auth,
+    /// Rate-limit policies with their counters, and the store.
+    pub ratelimit: crate::ratelimit::RateLimits,
 }
 
 impl Snapshot {
@@ -169,6 +187,7 @@ impl Snapshot {
         };
         let settings = settings::build(&raw, &file, &mut diag);
         let auth = crate::auth::config::build(&raw.auth, &base, &file, &mut diag);
+        let ratelimit = crate::ratelimit::config::build(&raw.rate_limits, &file, &mut diag);
         let mappings_dir = base.join(raw.mappings.as_deref().unwrap_or("mappings"));
         let mut templates = Templates::new();
         let mut services = Vec::new();
@@ -177,8 +196,15 @@ impl Snapshot {
             let Some(m) = read_yaml::<RawMapping>(&path, &mut diag) else {
                 continue;
             };
-            let (svc, svc_routes) =
-                routes::build_service(m, &path, &base, &settings, &auth, &mut templates, &mut diag);
+            let (svc, svc_routes) = routes::build_service(
+                m,
+                &path,
+                &base,
+                &settings,
+                (&auth, &ratelimit),
+                &mut templates,
+                &mut diag,
+            );
             services.push(svc);
             routes.extend(svc_routes);
         }
@@ -191,6 +217,7 @@ impl Snapshot {
                 templates,
                 services,
                 auth,
+                ratelimit,
             })
         } else {
             Err(diag.errors)

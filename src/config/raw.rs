@@ -22,9 +22,15 @@ pub struct RawGateway {
     pub limits: RawLimits,
     #[serde(default)]
     pub timeouts: RawTimeouts,
+    /// Injection pattern checks (step 3); routes may override.
+    #[serde(default)]
+    pub threats: crate::threat::config::RawThreats,
     /// OAuth2/OIDC providers whose bearer tokens are accepted.
     #[serde(default)]
     pub auth: crate::auth::config::RawAuth,
+    /// Rate-limit store, trusted proxies and named policies (step 5).
+    #[serde(default)]
+    pub rate_limits: crate::ratelimit::config::RawRateLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +49,17 @@ pub struct RawLimits {
     pub backend_response: Option<Quantity>,
     #[serde(default)]
     pub xml: RawXmlLimits,
+    /// Request JSON structure limits (step 3).
+    #[serde(default)]
+    pub json: crate::threat::config::RawJsonLimits,
+    /// Total size of the request headers (431 above).
+    pub headers: Option<Quantity>,
+    /// Number of request headers (431 above).
+    pub header_count: Option<i64>,
+    /// Length of the request target, path plus query (414 above).
+    pub url: Option<Quantity>,
+    /// In-flight mediations per instance (503 `OVERLOADED` above).
+    pub concurrency: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +78,8 @@ pub struct RawXmlLimits {
 #[serde(deny_unknown_fields)]
 pub struct RawTimeouts {
     pub client_request: Option<Quantity>,
+    /// Time to receive the whole request body once the headers are in (408 after).
+    pub client_body: Option<Quantity>,
     pub keep_alive: Option<Quantity>,
     pub backend_connect: Option<Quantity>,
     pub backend_total: Option<Quantity>,
@@ -124,6 +143,15 @@ pub struct RawRoute {
     /// No token needed, even when providers are configured.
     #[serde(default)]
     pub public: bool,
+    /// Rate-limit policies (names from `rate_limits.policies`); all must admit the request.
+    #[serde(default)]
+    pub rate_limit: Vec<String>,
+    /// Units each request takes from the route's policies (default 1).
+    pub cost: Option<i64>,
+    /// Step 3 overrides: `{ body, json: {...}, concurrency }`.
+    pub limits: Option<crate::threat::config::RawRouteLimits>,
+    /// Step 3 overrides of the gateway's `threats`.
+    pub threats: Option<crate::threat::config::RawThreats>,
 }
 
 #[derive(Debug, Default, Deserialize)]

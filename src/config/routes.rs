@@ -20,7 +20,7 @@ pub(super) fn build_service(
     path: &Path,
     base: &Path,
     settings: &Settings,
-    auth: &Auth,
+    (auth, ratelimit): (&Auth, &crate::ratelimit::RateLimits),
     templates: &mut Templates,
     d: &mut Diagnostics,
 ) -> (Arc<Service>, Vec<Route>) {
@@ -47,7 +47,7 @@ pub(super) fn build_service(
         .routes
         .into_iter()
         .enumerate()
-        .filter_map(|(i, r)| build_route(r, i, &svc, base, auth, templates, d))
+        .filter_map(|(i, r)| build_route(r, i, &svc, base, settings, (auth, ratelimit), templates, d))
         .collect();
     (svc, routes)
 }
@@ -78,12 +78,14 @@ fn binding_version(w: &Wsdl) -> Option<SoapVersion> {
     [SoapVersion::V11, SoapVersion::V12].into_iter().find(|v| has(*v))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_route(
     r: RawRoute,
     index: usize,
     svc: &Arc<Service>,
     base: &Path,
-    auth: &Auth,
+    settings: &Settings,
+    (auth, ratelimit): (&Auth, &crate::ratelimit::RateLimits),
     templates: &mut Templates,
     d: &mut Diagnostics,
 ) -> Option<Route> {
@@ -137,6 +139,16 @@ fn build_route(
             fix,
         );
     }
+    let threats = crate::threat::config::route_policy(
+        &settings.threats,
+        settings.request_body_limit,
+        r.limits.as_ref(),
+        r.threats.as_ref(),
+        file,
+        &at,
+        d,
+    );
+    let rate_limit = crate::ratelimit::config::route_limits(&r.rate_limit, r.cost, ratelimit, file, &at, d);
     let raw_auth = RawRouteAuth {
         scopes: r.scopes,
         any_scopes: r.any_scopes,
@@ -160,6 +172,8 @@ fn build_route(
         response: response?,
         faults: faults?,
         auth,
+        threats,
+        rate_limit,
     })
 }
 

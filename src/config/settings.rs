@@ -119,6 +119,13 @@ pub(super) fn build(raw: &RawGateway, file: &str, d: &mut Diagnostics) -> Settin
             "timeouts.client_request",
             d,
         ),
+        client_body_timeout: duration_or(
+            &t.client_body,
+            Duration::from_secs(15),
+            file,
+            "timeouts.client_body",
+            d,
+        ),
         keep_alive: duration_or(
             &t.keep_alive,
             Duration::from_secs(5),
@@ -140,6 +147,11 @@ pub(super) fn build(raw: &RawGateway, file: &str, d: &mut Diagnostics) -> Settin
             "timeouts.backend_total",
             d,
         ),
+        threats: crate::threat::config::defaults(&raw.limits.json, &raw.threats, file, d),
+        header_limit: size_or(&raw.limits.headers, 16 * 1024, file, "limits.headers", d),
+        header_count_limit: count_or(raw.limits.header_count, 64, file, "limits.header_count", d),
+        url_limit: size_or(&raw.limits.url, 8 * 1024, file, "limits.url", d),
+        concurrency: count_or(raw.limits.concurrency, 1024, file, "limits.concurrency", d),
     }
 }
 

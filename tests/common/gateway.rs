@@ -11,6 +11,7 @@ use std::sync::Arc;
 #[derive(Debug, Default, Clone)]
 pub struct GatewayBuilder {
     config: String,
+    workers: Option<usize>,
     files: Vec<(String, String)>,
 }
 
@@ -19,6 +20,12 @@ impl GatewayBuilder {
     pub fn config(mut self, yaml: &str) -> Self {
         self.config.push_str(yaml);
         self.config.push('\n');
+        self
+    }
+
+    /// Worker threads (default 1).
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = Some(n);
         self
     }
 
@@ -47,7 +54,9 @@ impl GatewayBuilder {
     pub fn write(&self) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");
         let cfg = dir.path().join("soapgate.yaml");
-        let base = "listen: 127.0.0.1:0\nworkers: 1\nlogging: { format: text, level: warn }\n";
+        let workers = self.workers.unwrap_or(1);
+        let base =
+            format!("listen: 127.0.0.1:0\nworkers: {workers}\nlogging: {{ format: text, level: warn }}\n");
         std::fs::write(&cfg, format!("{base}{}", self.config)).expect("write config");
         for (rel, content) in &self.files {
             let p = dir.path().join(rel);

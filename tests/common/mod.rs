@@ -5,6 +5,7 @@ pub mod gateway;
 pub mod jwks;
 pub mod oidc;
 pub mod process;
+pub mod redis;
 pub mod spyne;
 
 use std::path::PathBuf;

@@ -676,7 +676,8 @@ async fn c3_discovery_naming_another_issuer_keeps_the_gateway_unready() {
     let server = JwksServer::start(vec![key.jwk()]);
     let issuer = format!("http://127.0.0.1:{}", server.port);
     let fake = backend();
-    let yaml = format!("auth:\n  providers:\n    - {{ name: mixup, issuer: '{issuer}', audiences: [{API}] }}\n");
+    let yaml =
+        format!("auth:\n  providers:\n    - {{ name: mixup, issuer: '{issuer}', audiences: [{API}] }}\n");
     let gw = start(&yaml, &fake);
     let deadline = Instant::now() + Duration::from_secs(2);
     while server.hits() < 2 && Instant::now() < deadline {

@@ -55,7 +55,8 @@ async fn unknown_key_in_a_route_names_file_key_path_line_and_fix() {
     let (errors, dir) = load_errors(&b);
     let file = in_dir(dir.path(), "mappings/svc.yaml");
     let message = "routes[0]: unknown field `bogus`, expected one of `id`, `method`, `path`, `operation`, \
-`action`, `headers`, `request`, `response`, `faults`, `scopes`, `any_scopes`, `claims`, `providers`, `public`";
+`action`, `headers`, `request`, `response`, `faults`, `scopes`, `any_scopes`, `claims`, `providers`, `public`, \
+`rate_limit`, `cost`, `limits`, `threats`";
     let fix = "remove or rename the key; the message lists the accepted keys";
     let expected = ConfigError {
         file: file.clone(),
