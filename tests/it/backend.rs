@@ -261,3 +261,25 @@ async fn unsafe_client_correlation_id_is_replaced_by_a_minted_one() {
         assert!(is_minted(&echoed), "{bad} -> {echoed}");
     }
 }
+
+/// B9: this build has no TLS client, so an https backend is refused when the config loads (naming
+/// the key and the fix) instead of ever being called insecurely or over plain HTTP.
+#[test]
+fn b9_https_backends_are_refused_at_load_never_called_insecurely() {
+    let route: String = ROUTE.lines().map(|l| format!("    {l}\n")).collect();
+    let mapping = format!(
+        "service: svc\nbackend:\n  urls: ['https://127.0.0.1:1/s']\nroutes:\n  \
+         - request: {{ template: templates/t.xml.hbs }}\n{route}"
+    );
+    let errors = TestGateway::builder()
+        .mapping("svc", &mapping)
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .load()
+        .expect_err("https needs TLS");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.path == "backend.urls[0]" && e.message.contains("TLS") && !e.fix.is_empty()),
+        "{errors:#?}"
+    );
+}

@@ -594,3 +594,34 @@ async fn r3_redis_on_a_closed_port_never_gives_500() {
     );
     assert!(degraded(&gw).await);
 }
+
+/// R3, slow: a "Redis" that accepts connections and never answers (a hung store). Each decision
+/// waits at most the store timeout, then the local fallback decides; no 500, no unbounded wait.
+#[actix_rt::test]
+async fn r3_a_redis_that_hangs_times_out_into_the_local_fallback() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(64) {
+            match s {
+                Ok(s) => held.push(s), // keep it open, never reply
+                Err(_) => break,
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    });
+    let fake = backend();
+    let routes = ["id: get, method: GET, path: /items, rate_limit: [p]"];
+    let config = format!(
+        "rate_limits:\n  store: {{ kind: redis, url: 'redis://127.0.0.1:{port}/', timeout: 100ms }}\n  policies:\n    - {{ name: p, limit: 3, window: 1h }}\n"
+    );
+    let gw = builder(&config, &fake.url("/s"), &routes).start();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(gw.get("/items").await.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    assert!(degraded(&gw).await);
+    assert_eq!(fake.hits(), 3);
+}
