@@ -1,5 +1,6 @@
 //! Backend calls with awc: one client per worker, timeouts, no redirects, round-robin with failover.
 
+use crate::breaker::{Allow, Breaker, BreakerSpec};
 use crate::config::raw::RawBackend;
 use crate::config::{duration_or, Diagnostics, Settings};
 use crate::credentials::Credentials;
@@ -11,7 +12,7 @@ use awc::error::{ConnectError, PayloadError, SendRequestError};
 use bytes::Bytes;
 use std::path::Path;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A service's backend endpoints and how to talk to them.
 #[derive(Debug)]
@@ -22,6 +23,8 @@ pub struct BackendSpec {
     pub namespace: Option<String>,
     /// What soapgate presents to the backend (`backend.credentials`).
     pub credentials: Option<Credentials>,
+    /// One circuit breaker per URL.
+    breakers: Vec<Breaker>,
     next: AtomicUsize,
     /// Per URL: may its connections be reused? Learned from the first response (see [`Reuse`]).
     reuse: Vec<AtomicU8>,
@@ -107,6 +110,10 @@ impl BackendSpec {
             timeout,
             namespace: raw.namespace.clone(),
             credentials,
+            breakers: {
+                let spec = BreakerSpec::build(raw.circuit_breaker.as_ref(), file, d);
+                raw.urls.iter().map(|_| Breaker::new(spec)).collect()
+            },
             next: AtomicUsize::new(0),
             reuse: raw
                 .urls
@@ -174,8 +181,19 @@ pub async fn call(
         None => None,
     };
     let mut last = String::from("no backend URL");
+    let mut open_for: Option<Duration> = None;
     for i in spec.rotation() {
         let url = spec.urls[i].as_str();
+        let breaker = spec.breakers.get(i);
+        if let Some(Allow::No(wait)) = breaker.map(|b| b.allow(Instant::now())) {
+            open_for = Some(open_for.map_or(wait, |w| w.min(wait)));
+            continue;
+        }
+        let judge = |ok: bool| {
+            if let Some(b) = breaker {
+                b.record(ok, url, Instant::now());
+            }
+        };
         let attempt = send_one(
             client,
             spec,
@@ -186,13 +204,22 @@ pub async fn call(
             limit,
         );
         match actix_rt::time::timeout(spec.timeout, attempt).await {
-            Err(_) => return Err(GatewayError::UpstreamTimeout(spec.timeout.as_millis())),
+            Err(_) => {
+                judge(false);
+                return Err(GatewayError::UpstreamTimeout(spec.timeout.as_millis()));
+            }
             Ok(Err(Attempt::Connect(e))) => {
+                judge(false);
                 tracing::warn!(backend = url, error = %e, "backend connect failed, trying the next URL");
                 last = format!("{url}: {e}");
             }
-            Ok(Err(Attempt::Failed(e))) => return Err(e),
+            Ok(Err(Attempt::Failed(e))) => {
+                judge(false);
+                return Err(e);
+            }
             Ok(Ok(reply)) => {
+                // A SOAP Fault (500) is an answer; a gateway-class status is a failing backend.
+                judge(!matches!(reply.status, 502..=504));
                 if reply.status == 401 {
                     if let Some(c) = &spec.credentials {
                         c.rejected();
@@ -202,7 +229,10 @@ pub async fn call(
             }
         }
     }
-    Err(GatewayError::UpstreamUnavailable(last))
+    match open_for {
+        Some(wait) if last == "no backend URL" => Err(GatewayError::CircuitOpen(wait.as_secs().max(1))),
+        _ => Err(GatewayError::UpstreamUnavailable(last)),
+    }
 }
 
 enum Attempt {

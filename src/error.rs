@@ -75,6 +75,8 @@ pub enum GatewayError {
     RateLimited { policy: String, retry_after: u64 },
     #[error("the rate-limit store cannot be reached")]
     RateLimitUnavailable(String),
+    #[error("the backend's circuit is open after repeated failures")]
+    CircuitOpen(u64),
     #[error("internal error")]
     Internal(String),
 }
@@ -169,6 +171,7 @@ impl GatewayError {
             ),
             E::RateLimited { .. } => row(429, "RATE_LIMITED", "Too many requests"),
             E::RateLimitUnavailable(_) => row(503, "RATE_LIMIT_UNAVAILABLE", "Rate-limit store unavailable"),
+            E::CircuitOpen(_) => row(503, "UPSTREAM_CIRCUIT_OPEN", "Backend circuit open"),
             E::Internal(_) => row(500, "INTERNAL", "Internal error"),
         }
     }

@@ -2,7 +2,8 @@
 
 pub mod admin; // health, readiness, metrics, reload
 pub mod auth; // step 4: bearer tokens (JWT via JWKS, introspection), scopes, claims
-pub mod backend; // awc client per worker, timeouts, round-robin, failover
+pub mod backend;
+pub mod breaker; // circuit breaking per backend URL // awc client per worker, timeouts, round-robin, failover
 pub mod cli; // the `serve`, `check` and `demo` commands
 pub mod config; // raw YAML -> validated Snapshot
 pub mod credentials; // what soapgate presents to backends: Basic, WS-Security, OAuth2 tokens

@@ -220,6 +220,9 @@ pub fn problem_response(e: &GatewayError, instance: &str, cid: &str) -> HttpResp
             b.insert_header((header::RETRY_AFTER, "5"));
         }
     }
+    if let GatewayError::CircuitOpen(secs) = e {
+        b.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
     if let GatewayError::RateLimited { retry_after, .. } = e {
         b.insert_header((header::RETRY_AFTER, retry_after.max(&1).to_string()));
     }

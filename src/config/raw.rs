@@ -108,6 +108,8 @@ pub struct RawBackend {
     pub namespace: Option<String>,
     /// What soapgate presents to the backend: HTTP Basic, WS-Security UsernameToken, OAuth2 token.
     pub credentials: Option<crate::credentials::CredentialsBlock>,
+    /// Circuit breaking per URL (on by default).
+    pub circuit_breaker: Option<crate::breaker::RawBreaker>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -283,3 +283,58 @@ fn b9_https_backends_are_refused_at_load_never_called_insecurely() {
         "{errors:#?}"
     );
 }
+
+/// B8: a failing backend opens its circuit: after the threshold, requests are refused at once with
+/// 503 + Retry-After without reaching it; after `open_for` one probe closes it again on success.
+#[actix_rt::test]
+async fn b8_repeated_failures_open_the_circuit_then_a_probe_closes_it() {
+    let failing = Reply::raw("<html>unavailable</html>")
+        .status(503)
+        .content_type("text/html")
+        .times(4);
+    let fake = FakeSoap::new()
+        .on("Op", failing)
+        .otherwise(Reply::soap11(OK))
+        .start();
+    let extra = "  circuit_breaker: { min_requests: 4, failure_ratio: 0.5, window: 30s, open_for: 1s }\n";
+    let gw = gateway(&[&fake.url("/s")], extra);
+    for _ in 0..4 {
+        let r = gw.get("/op").await;
+        assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["code"], "UPSTREAM_CONTENT_TYPE");
+    }
+    let r = gw.get("/op").await;
+    assert_problem(
+        &r,
+        503,
+        "UPSTREAM_CIRCUIT_OPEN",
+        "The backend's circuit is open after repeated failures.",
+        "/op",
+    );
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(fake.hits(), 4, "an open circuit does not reach the backend");
+    actix_rt::time::sleep(Duration::from_millis(1100)).await;
+    assert_ok(&gw.get("/op").await); // the probe
+    assert_ok(&gw.get("/op").await); // closed again
+    assert_eq!(fake.hits(), 6);
+}
+
+#[test]
+fn b8_breaker_settings_are_validated() {
+    let route: String = ROUTE.lines().map(|l| format!("    {l}\n")).collect();
+    let mapping = format!(
+        "service: svc\nbackend:\n  urls: ['http://127.0.0.1:1/s']\n  circuit_breaker: {{ failure_ratio: 1.5, min_requests: 0 }}\n\
+         routes:\n  - request: {{ template: templates/t.xml.hbs }}\n{route}"
+    );
+    let errors = TestGateway::builder()
+        .mapping("svc", &mapping)
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .load()
+        .expect_err("invalid breaker");
+    for key in [
+        "backend.circuit_breaker.failure_ratio",
+        "backend.circuit_breaker.min_requests",
+    ] {
+        assert!(errors.iter().any(|e| e.path == key), "{key}: {errors:#?}");
+    }
+}
