@@ -6,7 +6,13 @@ use super::{Diagnostics, LogFormat, Settings};
 use crate::soap::parse::XmlLimits;
 use std::time::Duration;
 
-fn size_or(q: &Option<Quantity>, default: u64, file: &str, key: &str, d: &mut Diagnostics) -> usize {
+pub(crate) fn size_or(
+    q: &Option<Quantity>,
+    default: u64,
+    file: &str,
+    key: &str,
+    d: &mut Diagnostics,
+) -> usize {
     match q.as_ref().map(parse_size) {
         None => default as usize,
         Some(Ok(v)) => v as usize,
@@ -34,7 +40,7 @@ pub(crate) fn duration_or(
     }
 }
 
-fn count_or(n: Option<i64>, default: usize, file: &str, key: &str, d: &mut Diagnostics) -> usize {
+pub(crate) fn count_or(n: Option<i64>, default: usize, file: &str, key: &str, d: &mut Diagnostics) -> usize {
     match n.map(parse_count) {
         None => default,
         Some(Ok(v)) => v,

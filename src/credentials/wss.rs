@@ -3,6 +3,7 @@
 
 use super::{PasswordType, Secret};
 use crate::error::GatewayError;
+use crate::mapping::request::escape_text;
 use base64::Engine as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use sha1::{Digest, Sha1};
@@ -56,14 +57,14 @@ impl UsernameToken {
             x.push_str("</wsu:Expires></wsu:Timestamp>");
         }
         x.push_str("<wsse:UsernameToken><wsse:Username>");
-        x.push_str(&escape(&self.username));
+        x.push_str(&escape_text(&self.username));
         x.push_str("</wsse:Username>");
         match self.password_type {
             PasswordType::Text => {
                 x.push_str(r#"<wsse:Password Type=""#);
                 x.push_str(TOKEN_PROFILE);
                 x.push_str(r##"#PasswordText">"##);
-                x.push_str(&escape(self.password.expose()));
+                x.push_str(&escape_text(self.password.expose()));
                 x.push_str("</wsse:Password>");
             }
             PasswordType::Digest => {
@@ -97,23 +98,6 @@ pub fn password_digest(nonce: &[u8], created: &str, password: &str) -> String {
 /// `2024-01-02T03:04:05.678Z`: UTC, milliseconds.
 fn timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-/// Escapes element text (`& < > " '` and CR, which a parser would otherwise normalise away).
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// True for characters XML 1.0 allows.

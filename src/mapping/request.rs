@@ -179,6 +179,12 @@ pub fn xml_escape(s: &str) -> String {
     if s.starts_with('[') {
         return NOT_TEXT.to_string();
     }
+    escape_text(s)
+}
+
+/// Escapes `& < > " '` and CR (which a parser would otherwise normalise away): inert in element
+/// text and in single- or double-quoted attributes.
+pub fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {

@@ -4,8 +4,8 @@
 use super::json::JsonLimits;
 use super::patterns::{builtin_names, Patterns, Source};
 use super::Policy;
-use crate::config::units::{parse_count, parse_size, Quantity};
-use crate::config::Diagnostics;
+use crate::config::units::Quantity;
+use crate::config::{count_or, size_or, Diagnostics};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -67,28 +67,6 @@ impl Default for Defaults {
     }
 }
 
-fn count(n: Option<i64>, default: usize, file: &str, key: &str, d: &mut Diagnostics) -> usize {
-    match n.map(parse_count) {
-        None => default,
-        Some(Ok(v)) => v,
-        Some(Err(e)) => {
-            d.error(file, key, e, "write a positive whole number");
-            default
-        }
-    }
-}
-
-fn size(q: &Option<Quantity>, default: usize, file: &str, key: &str, d: &mut Diagnostics) -> usize {
-    match q.as_ref().map(parse_size) {
-        None => default,
-        Some(Ok(v)) => usize::try_from(v).unwrap_or(usize::MAX),
-        Some(Err(e)) => {
-            d.error(file, key, e, "write a positive size such as 16KiB");
-            default
-        }
-    }
-}
-
 /// `raw` over `base`; `at` is the key path of the block, e.g. `limits.json`.
 pub fn json_limits(
     raw: &RawJsonLimits,
@@ -97,7 +75,7 @@ pub fn json_limits(
     at: &str,
     d: &mut Diagnostics,
 ) -> JsonLimits {
-    let mut depth = count(raw.depth, base.depth, file, &format!("{at}.depth"), d);
+    let mut depth = count_or(raw.depth, base.depth, file, &format!("{at}.depth"), d);
     if depth > super::json::MAX_DEPTH {
         let msg = format!(
             "a depth of {depth} is above the maximum of {}",
@@ -108,10 +86,10 @@ pub fn json_limits(
     }
     JsonLimits {
         depth,
-        entries: count(raw.entries, base.entries, file, &format!("{at}.entries"), d),
-        array: count(raw.array, base.array, file, &format!("{at}.array"), d),
-        string: size(&raw.string, base.string, file, &format!("{at}.string"), d),
-        key: size(&raw.key, base.key, file, &format!("{at}.key"), d),
+        entries: count_or(raw.entries, base.entries, file, &format!("{at}.entries"), d),
+        array: count_or(raw.array, base.array, file, &format!("{at}.array"), d),
+        string: size_or(&raw.string, base.string as u64, file, &format!("{at}.string"), d),
+        key: size_or(&raw.key, base.key as u64, file, &format!("{at}.key"), d),
     }
 }
 
@@ -203,7 +181,7 @@ pub fn route_policy(
     if let Some(l) = limits {
         json = json_limits(&l.json, json, file, &format!("{at}.limits.json"), d);
         let key = format!("{at}.limits.body");
-        body = size(&l.body, body, file, &key, d);
+        body = size_or(&l.body, body as u64, file, &key, d);
         let cap = crate::config::REQUEST_BODY_HARD_CAP;
         if body > cap {
             let msg = format!("{body} bytes is above the hard cap of {cap} bytes");
@@ -212,7 +190,7 @@ pub fn route_policy(
         }
         concurrency = l
             .concurrency
-            .map(|n| count(Some(n), 1, file, &format!("{at}.limits.concurrency"), d));
+            .map(|n| count_or(Some(n), 1, file, &format!("{at}.limits.concurrency"), d));
     }
     let patterns = match threats {
         None => defaults.compiled.clone(),
