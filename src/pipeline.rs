@@ -37,7 +37,7 @@ pub struct Exchange {
     pub operation: Option<String>,
     pub backend_status: Option<u16>,
     /// The caller, once step 4 validated its token.
-    pub principal: Option<crate::auth::Principal>,
+    pub principal: Option<std::sync::Arc<crate::auth::Principal>>,
     /// The TCP peer (the transport sets it; rate limits key on it or on a trusted proxy's hop).
     pub peer: Option<std::net::IpAddr>,
     /// Step 5's verdict per policy, for the `RateLimit` / `RateLimit-Policy` response headers.
@@ -114,7 +114,7 @@ pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Re
         }
     }
     // 5. Rate limit by the route's policies (all must admit `cost` units).
-    let (principal, peer) = (ex.principal.as_ref(), ex.peer);
+    let (principal, peer) = (ex.principal.as_deref(), ex.peer);
     rl.check(
         &route.rate_limit,
         &route.id,
@@ -204,7 +204,7 @@ fn template_context(
         "headers": headers,
         "body": body,
         "correlation_id": ex.correlation_id,
-        "principal": ex.principal.as_ref().map(crate::auth::Principal::to_json),
+        "principal": ex.principal.as_deref().map(crate::auth::Principal::to_json),
         "ns": route.service.backend.namespace,
         "operation": route.operation,
     }))

@@ -2,7 +2,7 @@
 //! client credentials, results cached until the token's `exp` (bounded by `cache_ttl`) in a bounded
 //! cache keyed by the token's SHA-256 (tokens themselves are not kept).
 
-use super::{AuthFailure, Principal, Provider, Secret};
+use super::{token_key, unix_now, AuthFailure, Expiring, PerEntry, Principal, Provider, Secret};
 use crate::oauth_http::AwcHttp;
 use moka::sync::Cache;
 use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenResponse, BasicTokenType};
@@ -12,9 +12,8 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Introspection settings of one provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,19 +39,7 @@ impl ExtraTokenFields for Extra {}
 type Response = StandardTokenIntrospectionResponse<Extra, BasicTokenType>;
 
 /// A cached answer: the principal of an active token, or `None` for an inactive one.
-#[derive(Debug, Clone)]
-struct Cached {
-    principal: Option<Arc<Principal>>,
-    ttl: Duration,
-}
-
-struct PerEntry;
-
-impl moka::Expiry<[u8; 32], Cached> for PerEntry {
-    fn expire_after_create(&self, _k: &[u8; 32], v: &Cached, _at: Instant) -> Option<Duration> {
-        Some(v.ttl)
-    }
-}
+type Cached = Expiring<Option<Arc<Principal>>>;
 
 /// An introspection client with its cache.
 pub struct Introspector {
@@ -93,7 +80,7 @@ pub async fn check(
     token: &str,
     providers: &[&Arc<Provider>],
     client: &awc::Client,
-) -> Result<Principal, AuthFailure> {
+) -> Result<Arc<Principal>, AuthFailure> {
     let Some(p) = providers.iter().find(|p| p.introspection.is_some()) else {
         return Err(AuthFailure::InvalidToken(
             "the token is not a JWT and no provider introspects",
@@ -102,10 +89,10 @@ pub async fn check(
     let Some(intro) = p.introspection.as_ref() else {
         return Err(AuthFailure::InvalidToken("the token is malformed"));
     };
-    let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let key = token_key(token);
     if let Some(hit) = intro.cache.get(&key) {
-        return match hit.principal {
-            Some(principal) => Ok((*principal).clone()),
+        return match hit.value {
+            Some(principal) => Ok(principal),
             None => Err(AuthFailure::InvalidToken("the token is not active")),
         };
     }
@@ -127,7 +114,7 @@ pub async fn check(
             AuthFailure::Unavailable(e)
         })?;
     let now = unix_now();
-    let verdict = judge(&answer, p, now);
+    let verdict = judge(&answer, p, now).map(Arc::new);
     let ttl = match &verdict {
         Ok(_) => {
             let left = answer
@@ -139,20 +126,13 @@ pub async fn check(
         Err(_) => INACTIVE_TTL.min(intro.spec.cache_ttl),
     };
     let cached = Cached {
-        principal: verdict.as_ref().ok().map(|p| Arc::new(p.clone())),
+        value: verdict.as_ref().ok().cloned(),
         ttl,
     };
     if !ttl.is_zero() {
         intro.cache.insert(key, cached);
     }
     verdict
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Active, not expired, not before `nbf`, from this issuer, for one of our audiences.

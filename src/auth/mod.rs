@@ -65,28 +65,44 @@ pub struct Auth {
 /// Longest time a verified JWT is reused without checking its signature again.
 pub const VERIFIED_TTL: Duration = Duration::from_secs(300);
 
-/// Bounded cache of verified JWTs (see [`Auth::verified`]).
-pub struct VerifiedCache(moka::sync::Cache<[u8; 32], (Arc<Principal>, Duration)>);
+/// A cache value that lives for its own time-to-live (verified JWTs, introspection answers).
+#[derive(Debug, Clone)]
+pub(crate) struct Expiring<V> {
+    pub value: V,
+    pub ttl: Duration,
+}
 
-struct UntilExp;
+/// The moka expiry policy for [`Expiring`] values.
+pub(crate) struct PerEntry;
 
-impl moka::Expiry<[u8; 32], (Arc<Principal>, Duration)> for UntilExp {
-    fn expire_after_create(
-        &self,
-        _k: &[u8; 32],
-        v: &(Arc<Principal>, Duration),
-        _at: Instant,
-    ) -> Option<Duration> {
-        Some(v.1)
+impl<K, V> moka::Expiry<K, Expiring<V>> for PerEntry {
+    fn expire_after_create(&self, _k: &K, v: &Expiring<V>, _at: Instant) -> Option<Duration> {
+        Some(v.ttl)
     }
 }
+
+/// Cache key of a token: the SHA-256 of all of it (signature included); tokens are not kept.
+pub(crate) fn token_key(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Bounded cache of verified JWTs (see [`Auth::verified`]).
+pub struct VerifiedCache(moka::sync::Cache<[u8; 32], Expiring<Arc<Principal>>>);
 
 impl Default for VerifiedCache {
     fn default() -> VerifiedCache {
         VerifiedCache(
             moka::sync::Cache::builder()
                 .max_capacity(100_000)
-                .expire_after(UntilExp)
+                .expire_after(PerEntry)
                 .build(),
         )
     }
@@ -100,22 +116,24 @@ impl std::fmt::Debug for VerifiedCache {
 
 impl VerifiedCache {
     fn get(&self, key: &[u8; 32]) -> Option<Arc<Principal>> {
-        self.0.get(key).map(|(p, _)| p)
+        self.0.get(key).map(|e| e.value)
     }
 
     /// Keeps `p` until its `exp` (never past [`VERIFIED_TTL`]); expired-within-leeway tokens are
     /// not kept.
-    fn insert(&self, key: [u8; 32], p: &Principal) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(u64::MAX);
+    fn insert(&self, key: [u8; 32], p: &Arc<Principal>) {
         let Some(exp) = p.claims.get("exp").and_then(serde_json::Value::as_u64) else {
             return;
         };
-        let ttl = Duration::from_secs(exp.saturating_sub(now)).min(VERIFIED_TTL);
+        let ttl = Duration::from_secs(exp.saturating_sub(unix_now())).min(VERIFIED_TTL);
         if !ttl.is_zero() {
-            self.0.insert(key, (Arc::new(p.clone()), ttl));
+            self.0.insert(
+                key,
+                Expiring {
+                    value: p.clone(),
+                    ttl,
+                },
+            );
         }
     }
 }
@@ -229,7 +247,7 @@ impl Auth {
         headers: &HeaderMap,
         query: &[(String, String)],
         client: &awc::Client,
-    ) -> Result<Option<Principal>, AuthError> {
+    ) -> Result<Option<Arc<Principal>>, AuthError> {
         if !policy.required {
             return Ok(None);
         }
@@ -244,13 +262,15 @@ impl Auth {
                 .collect()
         };
         let principal = if jwt::looks_like_jwt(token) {
-            let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            let key = token_key(token);
             match self.verified.get(&key) {
-                Some(p) if providers.iter().any(|q| q.spec.name == p.provider) => (*p).clone(),
+                Some(p) if providers.iter().any(|q| q.spec.name == p.provider) => p,
                 _ => {
-                    let p = jwt::verify(token, &providers, client)
-                        .await
-                        .map_err(|f| self.err(f))?;
+                    let p = Arc::new(
+                        jwt::verify(token, &providers, client)
+                            .await
+                            .map_err(|f| self.err(f))?,
+                    );
                     self.verified.insert(key, &p);
                     p
                 }
