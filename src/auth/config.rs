@@ -3,6 +3,7 @@
 use super::keys::KeyStore;
 use super::policy::RoutePolicy;
 use super::{Auth, Provider, ProviderSpec};
+use crate::config::secret::{read as read_secret, Secret};
 use crate::config::units::Quantity;
 use crate::config::{duration_or, Diagnostics};
 use jsonwebtoken::Algorithm;
@@ -132,53 +133,6 @@ fn http_url(u: &str) -> bool {
     matches!(u.parse::<awc::http::Uri>(), Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some())
 }
 
-/// Reads a secret from `env` or `file` (exactly one); errors name the key and the fix.
-pub(crate) fn secret(
-    env: &Option<String>,
-    file_key: &Option<String>,
-    base: &Path,
-    file: &str,
-    key: &str,
-    d: &mut Diagnostics,
-) -> Option<String> {
-    match (env, file_key) {
-        (Some(_), Some(_)) => {
-            d.error(
-                file,
-                key,
-                "both `_env` and `_file` given",
-                "keep one source for the secret",
-            );
-            None
-        }
-        (Some(var), None) => match std::env::var(var) {
-            Ok(v) if !v.is_empty() => Some(v),
-            _ => {
-                d.error(
-                    file,
-                    &format!("{key}_env"),
-                    format!("environment variable `{var}` is not set"),
-                    "export the variable before starting soapgate",
-                );
-                None
-            }
-        },
-        (None, Some(path)) => match std::fs::read_to_string(base.join(path)) {
-            Ok(v) => Some(v.trim_end_matches(['\r', '\n']).to_string()),
-            Err(e) => {
-                d.error(
-                    file,
-                    &format!("{key}_file"),
-                    format!("cannot read secret file `{path}`: {e}"),
-                    "point it at a readable file holding only the secret",
-                );
-                None
-            }
-        },
-        (None, None) => None,
-    }
-}
-
 /// Builds the runtime [`Auth`] from the raw block.
 pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Auth {
     let realm = raw.realm.clone().unwrap_or_else(|| "soapgate".into());
@@ -233,12 +187,14 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
                 "list the `aud` values meant for this gateway (tokens for other services are refused)",
             );
         }
-        let hs_secret = secret(
+        let hs_secret = read_secret(
             &p.hs_secret_env,
             &p.hs_secret_file,
             base,
             file,
-            &format!("{at}.hs_secret"),
+            &at,
+            "hs_secret",
+            false,
             d,
         );
         let mut algorithms = Vec::new();
@@ -292,22 +248,8 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
                     );
                 }
             }
-            let secret_value = secret(
-                &raw_i.client_secret_env,
-                &raw_i.client_secret_file,
-                base,
-                file,
-                &format!("{at_i}.client_secret"),
-                d,
-            );
-            if raw_i.client_secret_env.is_none() && raw_i.client_secret_file.is_none() {
-                d.error(
-                    file,
-                    &format!("{at_i}.client_secret_env"),
-                    "introspection needs the gateway's client secret",
-                    "set client_secret_env or client_secret_file",
-                );
-            }
+            let (env, secret_file) = (&raw_i.client_secret_env, &raw_i.client_secret_file);
+            let secret_value = read_secret(env, secret_file, base, file, &at_i, "client_secret", true, d);
             let post = match raw_i.auth_method.as_deref() {
                 None | Some("basic") => false,
                 Some("post") => true,
@@ -337,7 +279,7 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
             super::introspect::IntrospectionSpec {
                 url: raw_i.url.clone(),
                 client_id: raw_i.client_id.clone(),
-                client_secret: super::Secret(secret_value.unwrap_or_default()),
+                client_secret: secret_value.unwrap_or_else(|| Secret::new("")),
                 post,
                 cache_ttl: duration_or(
                     &raw_i.cache_ttl,
@@ -364,7 +306,7 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
                 &format!("{at}.leeway"),
                 d,
             ),
-            hs_secret: hs_secret.map(super::Secret),
+            hs_secret,
             jwks_refresh: duration_or(
                 &p.jwks_refresh,
                 Duration::from_secs(300),

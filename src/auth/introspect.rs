@@ -197,7 +197,7 @@ async fn ask(
         EndpointNotSet,
         EndpointNotSet,
     >::new(ClientId::new(spec.client_id.clone()))
-    .set_client_secret(ClientSecret::new(spec.client_secret.0.clone()))
+    .set_client_secret(ClientSecret::new(spec.client_secret.expose().to_string()))
     .set_auth_type(if spec.post {
         AuthType::RequestBody
     } else {

@@ -79,7 +79,7 @@ async fn verify_with(
         let secret = spec.hs_secret.as_ref().ok_or(AuthFailure::InvalidToken(
             "the signature algorithm is not accepted",
         ))?;
-        return check(token, &DecodingKey::from_secret(secret.0.as_bytes()), &v);
+        return check(token, &DecodingKey::from_secret(secret.expose().as_bytes()), &v);
     }
     let family = Kty::for_alg(alg).ok_or(AuthFailure::InvalidToken(
         "the signature algorithm is not accepted",

@@ -16,15 +16,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A secret from the config: never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use crate::config::secret::Secret;
 
 /// One identity provider, as configured.
 #[derive(Debug, Clone, PartialEq)]
@@ -409,6 +401,6 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        assert_eq!(format!("{:?}", Secret("hunter2".into())), "***");
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "***");
     }
 }

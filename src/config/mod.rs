@@ -2,6 +2,7 @@
 
 pub mod raw;
 mod routes;
+pub mod secret;
 mod settings;
 pub mod units;
 

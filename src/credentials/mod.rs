@@ -137,27 +137,7 @@ macro_rules! terse_debug {
 }
 terse_debug!(RawBasic, RawUsernameToken, RawClientCredentials);
 
-/// A secret value (password, client secret, token, ready-made header). `Debug` prints `***`;
-/// there is no `Display`: the value leaves only through [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-
-    /// The value itself, for the wire only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use crate::config::secret::Secret;
 
 /// Validated credentials of one backend.
 #[derive(Debug)]
@@ -199,7 +179,7 @@ impl Credentials {
                 let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair));
                 Some(Credentials::Basic {
                     username,
-                    header: Secret(header),
+                    header: Secret::new(header),
                 })
             }
             RawCredentials::WsSecurityUsernameToken(u) => {
@@ -268,7 +248,7 @@ impl Credentials {
             Credentials::UsernameToken(_) => return Ok(None),
             Credentials::ClientCredentials(s) => {
                 let token = s.token(client).await?;
-                Secret(format!("Bearer {}", token.expose()))
+                Secret::new(format!("Bearer {}", token.expose()))
             }
         };
         let mut v = HeaderValue::from_str(value.expose()).map_err(|_| {
@@ -350,8 +330,7 @@ fn duration(
     }
 }
 
-/// Reads `<name>_env` or `<name>_file` (exactly one of them). The file's trailing line break is
-/// dropped; an empty secret is an error.
+/// Reads `<name>_env` or `<name>_file` of the credentials block (exactly one of them).
 fn secret(
     env: &Option<String>,
     file: &Option<String>,
@@ -359,78 +338,7 @@ fn secret(
     at: &At,
     d: &mut Diagnostics,
 ) -> Option<Secret> {
-    let (env_key, file_key) = (format!("{KEY}.{name}_env"), format!("{KEY}.{name}_file"));
-    let value = match (env, file) {
-        (Some(_), Some(_)) => {
-            d.error(
-                at.file,
-                KEY,
-                format!("both `{name}_env` and `{name}_file` are given"),
-                &format!("keep exactly one of `{name}_env` and `{name}_file`"),
-            );
-            return None;
-        }
-        (None, None) => {
-            d.error(
-                at.file,
-                KEY,
-                format!("no `{name}_env` or `{name}_file`"),
-                &format!("add `{name}_env: VARIABLE` or `{name}_file: path/to/file`"),
-            );
-            return None;
-        }
-        (Some(var), None) => match std::env::var(var) {
-            Ok(v) => (v, env_key),
-            Err(std::env::VarError::NotPresent) => {
-                d.error(
-                    at.file,
-                    &env_key,
-                    format!("the environment variable `{var}` is not set"),
-                    &format!("set `{var}` in soapgate's environment, or use `{name}_file`"),
-                );
-                return None;
-            }
-            Err(std::env::VarError::NotUnicode(_)) => {
-                d.error(
-                    at.file,
-                    &env_key,
-                    format!("the environment variable `{var}` is not valid UTF-8"),
-                    &format!("store the {name} as UTF-8 text"),
-                );
-                return None;
-            }
-        },
-        (None, Some(path)) => {
-            let full = at.base.join(path);
-            match std::fs::read_to_string(&full) {
-                Ok(v) => {
-                    let v = v.strip_suffix('\n').unwrap_or(&v);
-                    let v = v.strip_suffix('\r').unwrap_or(v);
-                    (v.to_string(), file_key)
-                }
-                Err(e) => {
-                    d.error(
-                        at.file,
-                        &file_key,
-                        format!("cannot read {}: {e}", full.display()),
-                        &format!("create the file with the {name} (path relative to soapgate.yaml) and make it readable"),
-                    );
-                    return None;
-                }
-            }
-        }
-    };
-    let (value, key) = value;
-    if value.is_empty() {
-        d.error(
-            at.file,
-            &key,
-            format!("the {name} is empty"),
-            &format!("provide a non-empty {name}"),
-        );
-        return None;
-    }
-    Some(Secret(value))
+    crate::config::secret::read(env, file, at.base, at.file, KEY, name, true, d)
 }
 
 #[cfg(test)]
