@@ -126,38 +126,30 @@ pub fn parse(input: &[u8], lim: &JsonLimits) -> Result<Value, JsonError> {
                 return Err(JsonError::Syntax("the body is empty".into()))
             }
             None => return Err(syntax("unexpected end of input", start)),
-            Some(b'{') => {
+            Some(open @ (b'{' | b'[')) => {
                 if stack.len() >= lim.depth {
                     return Err(JsonError::Depth {
                         limit: lim.depth,
                         at: start,
                     });
                 }
+                let object = open == b'{';
                 s.i += 1;
                 s.ws();
-                if s.peek() == Some(b'}') {
+                if s.peek() == Some(if object { b'}' } else { b']' }) {
                     s.i += 1;
-                    Value::Object(Map::new())
+                    if object {
+                        Value::Object(Map::new())
+                    } else {
+                        Value::Array(Vec::new())
+                    }
                 } else {
-                    let key = s.key()?;
-                    stack.push(Frame::Object(Map::new(), key));
-                    continue 'value;
-                }
-            }
-            Some(b'[') => {
-                if stack.len() >= lim.depth {
-                    return Err(JsonError::Depth {
-                        limit: lim.depth,
-                        at: start,
-                    });
-                }
-                s.i += 1;
-                s.ws();
-                if s.peek() == Some(b']') {
-                    s.i += 1;
-                    Value::Array(Vec::new())
-                } else {
-                    stack.push(Frame::Array(Vec::new()));
+                    let frame = if object {
+                        Frame::Object(Map::new(), s.key()?)
+                    } else {
+                        Frame::Array(Vec::new())
+                    };
+                    stack.push(frame);
                     continue 'value;
                 }
             }
