@@ -153,18 +153,87 @@ impl BackendSpec {
     }
 }
 
+/// How long a pooled backend connection may stay idle before it is closed.
+pub const POOL_IDLE: Duration = Duration::from_secs(30);
+
 /// Builds the per-worker client: pooled keep-alive connections, connect timeout, no redirects.
 pub fn client(s: &Settings) -> awc::Client {
+    client_with(s.backend_connect_timeout, s.backend_total_timeout)
+}
+
+fn client_with(connect: Duration, total: Duration) -> awc::Client {
     let connector = awc::Connector::new()
-        .timeout(s.backend_connect_timeout)
-        .conn_keep_alive(Duration::from_secs(30))
+        .timeout(connect)
+        .conn_keep_alive(POOL_IDLE)
         .conn_lifetime(Duration::from_secs(300));
     awc::Client::builder()
         .connector(connector)
         .disable_redirects()
         .no_default_headers()
-        .timeout(s.backend_total_timeout)
+        .timeout(total)
         .finish()
+}
+
+/// A worker's backend client. awc closes an idle pooled connection only when the pool is next
+/// used, so after a burst the pool's sockets (up to its limit, per backend) would stay open, in
+/// CLOSE_WAIT once the backend times them out, for as long as no request comes (THREATS.md E5).
+/// [`WorkerClient::sweep`] replaces a client unused for [`POOL_IDLE`] with a fresh one: the old
+/// pool closes its connections as soon as the last request holding it finishes.
+pub struct WorkerClient {
+    connect: Duration,
+    total: Duration,
+    client: std::cell::RefCell<awc::Client>,
+    last_used: std::cell::Cell<std::time::Instant>,
+    /// True from a sweep until the next request: the pool is a fresh, empty one.
+    fresh: std::cell::Cell<bool>,
+}
+
+impl WorkerClient {
+    pub fn new(connect: Duration, total: Duration) -> WorkerClient {
+        WorkerClient {
+            connect,
+            total,
+            client: std::cell::RefCell::new(client_with(connect, total)),
+            last_used: std::cell::Cell::new(std::time::Instant::now()),
+            fresh: std::cell::Cell::new(true),
+        }
+    }
+
+    /// The client for one request (a cheap handle on the worker's pool).
+    pub fn get(&self) -> awc::Client {
+        self.last_used.set(std::time::Instant::now());
+        self.fresh.set(false);
+        self.client.borrow().clone()
+    }
+
+    /// Drops the pool when it was not used for `idle`; true when it did.
+    pub fn sweep(&self, idle: Duration) -> bool {
+        if self.fresh.get() || self.last_used.get().elapsed() < idle {
+            return false;
+        }
+        *self.client.borrow_mut() = client_with(self.connect, self.total);
+        self.fresh.set(true);
+        true
+    }
+
+    /// Runs [`WorkerClient::sweep`] on the current worker every `POOL_IDLE / 2` until the worker
+    /// (the last strong reference) goes away.
+    pub fn spawn_sweeper(this: &std::sync::Arc<WorkerClient>) {
+        let weak = std::sync::Arc::downgrade(this);
+        actix_rt::spawn(async move {
+            let mut tick = actix_rt::time::interval(POOL_IDLE / 2);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match weak.upgrade() {
+                    Some(c) => {
+                        c.sweep(POOL_IDLE);
+                    }
+                    None => break,
+                }
+            }
+        });
+    }
 }
 
 /// Sends the envelope; fails over to the next URL only on connect errors (nothing was sent).
@@ -311,5 +380,63 @@ fn send_error(e: SendRequestError, timeout: Duration) -> Attempt {
         SendRequestError::Connect(c) => Attempt::Connect(c.to_string()),
         SendRequestError::Timeout => Attempt::Failed(GatewayError::UpstreamTimeout(timeout.as_millis())),
         other => Attempt::Failed(GatewayError::UpstreamProtocol(other.to_string())),
+    }
+}
+
+/// A one-connection HTTP/1.1 server on 127.0.0.1 for tests of connection reuse.
+#[cfg(test)]
+pub(crate) fn one_connection_server(body: &'static str) -> (String, std::sync::mpsc::Receiver<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    let (closed_tx, closed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 4096];
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = sock.read(&mut buf).expect("read");
+            head.extend_from_slice(&buf[..n]);
+        }
+        // Keep-alive unless the request asked to close (then the server closes too).
+        let close = String::from_utf8_lossy(&head)
+            .to_ascii_lowercase()
+            .contains("connection: close");
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{}\r\n{body}",
+            body.len(),
+            if close { "connection: close\r\n" } else { "" }
+        );
+        sock.write_all(answer.as_bytes()).expect("write");
+        if close {
+            let _ = sock.shutdown(std::net::Shutdown::Write);
+        }
+        // read() returns 0 once the client closed its end.
+        while sock.read(&mut buf).map(|n| n > 0).unwrap_or(false) {}
+        let _ = closed_tx.send(());
+    });
+    (url, closed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_rt::test]
+    async fn sweep_closes_the_idle_pool_and_only_once() {
+        let (url, closed) = one_connection_server("{}");
+        let clients = WorkerClient::new(Duration::from_secs(2), Duration::from_secs(5));
+        let mut res = clients.get().get(&url).send().await.expect("send");
+        assert_eq!(res.body().await.expect("body").as_ref(), b"{}");
+        drop(res);
+        // Used just now: not swept, and the pooled connection stays open.
+        assert!(!clients.sweep(Duration::from_secs(60)));
+        assert!(closed.recv_timeout(Duration::from_millis(300)).is_err());
+        assert!(clients.sweep(Duration::ZERO));
+        closed
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the swept pool closes its connection");
+        // The fresh pool is not replaced again until it has been used.
+        assert!(!clients.sweep(Duration::ZERO));
     }
 }

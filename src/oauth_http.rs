@@ -53,6 +53,11 @@ pub async fn send(
         .map_err(|e| IdpHttpError::Request(e.to_string()))?;
     let mut req = client.request(method, parts.uri.to_string()).timeout(timeout);
     for (name, value) in &parts.headers {
+        // awc writes its own Connection header (it drops a caller's); ask it to close instead.
+        if name == http::header::CONNECTION && value.as_bytes().eq_ignore_ascii_case(b"close") {
+            req = req.force_close();
+            continue;
+        }
         req = req.append_header((name.as_str(), value.as_bytes()));
     }
     let mut res = req
@@ -72,7 +77,9 @@ pub async fn send(
         .map_err(|e| IdpHttpError::Body(e.to_string()))
 }
 
-/// GET a JSON document (discovery, JWKS) with a total timeout; non-2xx is an error.
+/// GET a JSON document (discovery, JWKS) with a total timeout; non-2xx is an error. These come
+/// minutes apart, so the connection is not kept: a pooled one would sit in CLOSE_WAIT once the
+/// IdP times it out (THREATS.md E5).
 pub async fn get_json(
     client: &awc::Client,
     timeout: Duration,
@@ -80,6 +87,7 @@ pub async fn get_json(
 ) -> Result<serde_json::Value, IdpHttpError> {
     let request = http::Request::get(url)
         .header("accept", "application/json")
+        .header("connection", "close")
         .body(Vec::new())
         .map_err(|e| IdpHttpError::Request(e.to_string()))?;
     let res = send(client, timeout, request).await?;
@@ -98,4 +106,24 @@ pub fn idp_client(connect_timeout: Duration) -> awc::Client {
         .connector(awc::Connector::new().timeout(connect_timeout))
         .disable_redirects()
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_rt::test]
+    async fn json_documents_are_fetched_without_keeping_the_connection() {
+        let (url, closed) = crate::backend::one_connection_server(r#"{"keys":[]}"#);
+        let client = idp_client(Duration::from_secs(2));
+        let doc = get_json(&client, Duration::from_secs(5), &url)
+            .await
+            .expect("fetched");
+        assert_eq!(doc, serde_json::json!({"keys": []}));
+        // The client is still alive: only a connection it did not pool can have been closed.
+        closed
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the connection is closed after the document");
+        drop(client);
+    }
 }

@@ -249,8 +249,9 @@ async fn mediate(
     req: HttpRequest,
     payload: web::Payload,
     gw: web::Data<Gateway>,
-    client: web::Data<awc::Client>,
+    clients: web::Data<crate::backend::WorkerClient>,
 ) -> HttpResponse {
+    let client = clients.get();
     let cid = req
         .extensions()
         .get::<CorrelationId>()
@@ -369,9 +370,14 @@ pub fn rest_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec
         .workers(s.workers)
         .disable_signals()
         .listen("soapgate-rest", listener, move || {
+            let clients = web::Data::new(crate::backend::WorkerClient::new(
+                client_settings.backend_connect_timeout,
+                client_settings.backend_total_timeout,
+            ));
+            crate::backend::WorkerClient::spawn_sweeper(&clients.clone().into_inner());
             let app = App::new()
                 .app_data(data.clone())
-                .app_data(web::Data::new(crate::backend::client(&client_settings)))
+                .app_data(clients)
                 .app_data(openapi.clone())
                 .wrap(from_fn(transport))
                 .route("/openapi.json", web::get().to(openapi_json))
