@@ -352,7 +352,7 @@ async fn send_one(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<usize>().ok());
-    let body = resp.body().limit(limit).await.map_err(|e| {
+    let body = read_body(&mut resp, declared, limit).await.map_err(|e| {
         Attempt::Failed(match e {
             PayloadError::Overflow => GatewayError::UpstreamTooLarge(limit),
             other => GatewayError::UpstreamProtocol(other.to_string()),
@@ -368,6 +368,51 @@ async fn send_one(
         content_type,
         body,
     })
+}
+
+/// Reads the response body within `limit` (the client's total timeout still applies to every
+/// chunk). The buffer is sized from Content-Length up front: awc's own collector grows by
+/// doubling, which for a 10 MiB answer holds up to 24 MiB at once (BENCHMARKS.md "Memory").
+async fn read_body<S>(
+    resp: &mut awc::ClientResponse<S>,
+    declared: Option<usize>,
+    limit: usize,
+) -> Result<Bytes, PayloadError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    use futures_util::StreamExt;
+    if declared.is_some_and(|n| n > limit) {
+        return Err(PayloadError::Overflow);
+    }
+    let first = match resp.next().await {
+        None => return Ok(Bytes::new()),
+        Some(chunk) => chunk?,
+    };
+    let mut buf = match resp.next().await {
+        // One chunk: the whole body, no copy.
+        None if first.len() <= limit => return Ok(first),
+        None => return Err(PayloadError::Overflow),
+        Some(second) => {
+            let second = second?;
+            let expected = declared.unwrap_or(0).max(first.len() + second.len());
+            let mut buf = bytes::BytesMut::with_capacity(expected.min(limit));
+            buf.extend_from_slice(&first);
+            buf.extend_from_slice(&second);
+            buf
+        }
+    };
+    if buf.len() > limit {
+        return Err(PayloadError::Overflow);
+    }
+    while let Some(chunk) = resp.next().await {
+        let chunk = chunk?;
+        if buf.len() + chunk.len() > limit {
+            return Err(PayloadError::Overflow);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 fn send_error(e: SendRequestError, timeout: Duration) -> Attempt {
