@@ -61,7 +61,8 @@ def criterion(root):
     for size in ("1KiB", "1MiB"):
         vals = {}
         for fn in ("bare_quick_xml", "untyped", "typed_wsdl"):
-            p = os.path.join(root, "xml_to_json", size, fn, "new", "estimates.json")
+            # criterion writes group "xml_to_json/1KiB" to the folder xml_to_json_1KiB
+            p = os.path.join(root, "xml_to_json_" + size, fn, "new", "estimates.json")
             if not os.path.exists(p):
                 continue
             vals[fn] = json.load(open(p))["mean"]["point_estimate"] / 1000.0  # ns -> µs
