@@ -183,9 +183,8 @@ pub struct WorkerClient {
     connect: Duration,
     total: Duration,
     client: std::cell::RefCell<awc::Client>,
-    last_used: std::cell::Cell<std::time::Instant>,
-    /// True from a sweep until the next request: the pool is a fresh, empty one.
-    fresh: std::cell::Cell<bool>,
+    /// The last request's time; `None` while the pool is a fresh, empty one.
+    last_used: std::cell::Cell<Option<std::time::Instant>>,
 }
 
 impl WorkerClient {
@@ -194,26 +193,26 @@ impl WorkerClient {
             connect,
             total,
             client: std::cell::RefCell::new(client_with(connect, total)),
-            last_used: std::cell::Cell::new(std::time::Instant::now()),
-            fresh: std::cell::Cell::new(true),
+            last_used: std::cell::Cell::new(None),
         }
     }
 
     /// The client for one request (a cheap handle on the worker's pool).
     pub fn get(&self) -> awc::Client {
-        self.last_used.set(std::time::Instant::now());
-        self.fresh.set(false);
+        self.last_used.set(Some(std::time::Instant::now()));
         self.client.borrow().clone()
     }
 
     /// Drops the pool when it was not used for `idle`; true when it did.
     pub fn sweep(&self, idle: Duration) -> bool {
-        if self.fresh.get() || self.last_used.get().elapsed() < idle {
-            return false;
+        match self.last_used.get() {
+            Some(t) if t.elapsed() >= idle => {
+                *self.client.borrow_mut() = client_with(self.connect, self.total);
+                self.last_used.set(None);
+                true
+            }
+            _ => false,
         }
-        *self.client.borrow_mut() = client_with(self.connect, self.total);
-        self.fresh.set(true);
-        true
     }
 
     /// Runs [`WorkerClient::sweep`] on the current worker every `POOL_IDLE / 2` until the worker
@@ -352,7 +351,12 @@ async fn send_one(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<usize>().ok());
-    let body = read_body(&mut resp, declared, limit).await.map_err(|e| {
+    // The client's total timeout still applies to every chunk of the stream.
+    let body = match declared {
+        Some(n) if n > limit => Err(PayloadError::Overflow),
+        _ => collect_within(&mut resp, declared.unwrap_or(0), limit).await,
+    };
+    let body = body.map_err(|e| {
         Attempt::Failed(match e {
             PayloadError::Overflow => GatewayError::UpstreamTooLarge(limit),
             other => GatewayError::UpstreamProtocol(other.to_string()),
@@ -370,42 +374,22 @@ async fn send_one(
     })
 }
 
-/// Reads the response body within `limit` (the client's total timeout still applies to every
-/// chunk). The buffer is sized from Content-Length up front: awc's own collector grows by
-/// doubling, which for a 10 MiB answer holds up to 24 MiB at once (BENCHMARKS.md "Memory").
-async fn read_body<S>(
-    resp: &mut awc::ClientResponse<S>,
-    declared: Option<usize>,
+/// Collects a body stream within `limit` bytes (`PayloadError::Overflow` beyond it) into a buffer
+/// of `capacity` to start with. Used for backend responses (sized from their Content-Length:
+/// awc's own collector grows by doubling, which for a 10 MiB answer holds up to 24 MiB at once,
+/// BENCHMARKS.md "Memory") and for request bodies (capacity 0: a client's Content-Length is not
+/// trusted to reserve memory before its bytes arrive).
+pub(crate) async fn collect_within<S>(
+    stream: &mut S,
+    capacity: usize,
     limit: usize,
 ) -> Result<Bytes, PayloadError>
 where
     S: futures_util::Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
     use futures_util::StreamExt;
-    if declared.is_some_and(|n| n > limit) {
-        return Err(PayloadError::Overflow);
-    }
-    let first = match resp.next().await {
-        None => return Ok(Bytes::new()),
-        Some(chunk) => chunk?,
-    };
-    let mut buf = match resp.next().await {
-        // One chunk: the whole body, no copy.
-        None if first.len() <= limit => return Ok(first),
-        None => return Err(PayloadError::Overflow),
-        Some(second) => {
-            let second = second?;
-            let expected = declared.unwrap_or(0).max(first.len() + second.len());
-            let mut buf = bytes::BytesMut::with_capacity(expected.min(limit));
-            buf.extend_from_slice(&first);
-            buf.extend_from_slice(&second);
-            buf
-        }
-    };
-    if buf.len() > limit {
-        return Err(PayloadError::Overflow);
-    }
-    while let Some(chunk) = resp.next().await {
+    let mut buf = bytes::BytesMut::with_capacity(capacity.min(limit));
+    while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         if buf.len() + chunk.len() > limit {
             return Err(PayloadError::Overflow);

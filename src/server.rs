@@ -10,7 +10,6 @@ use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -194,15 +193,12 @@ async fn read_raw_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(GatewayError::PayloadTooLarge { limit });
     }
-    let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| GatewayError::JsonSyntax(format!("request body: {e}")))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(GatewayError::PayloadTooLarge { limit });
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
+    crate::backend::collect_within(&mut payload, 0, limit)
+        .await
+        .map_err(|e| match e {
+            awc::error::PayloadError::Overflow => GatewayError::PayloadTooLarge { limit },
+            e => GatewayError::JsonSyntax(format!("request body: {e}")),
+        })
 }
 
 /// Renders an error as problem+json (no side effects; the access log logs it).
