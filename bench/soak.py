@@ -88,29 +88,14 @@ def free_ports(n):
     return ports
 
 
-def write(path, text):
-    bench_setup.write(path, text)
+write = bench_setup.write
 
-
-def backend_conf(work, port):
-    return bench_setup.nginx_common(work, "backend") + f"""http {{
-  access_log off;
-{bench_setup.nginx_temp(work, "backend")}  sendfile on; tcp_nodelay on;
-  # shorter than the gateway's pool idle time: pooled connections are closed by the backend side too
-  keepalive_requests 10000000; keepalive_timeout 10s;
-  client_body_buffer_size 64k;
-  server {{
-    listen 127.0.0.1:{port} backlog=4096;
-    root {work}/www;
-    default_type text/xml;
-    location = /jwks.json {{ default_type application/json; }}
-    location = /reset {{ return 444; }}
-    location /fault/ {{ error_page 405 =500 $uri; }}
-    location /slow/ {{ limit_rate 1k; error_page 405 =200 $uri; }}
-    location /html/ {{ default_type text/html; error_page 405 =200 $uri; }}
-    location / {{ error_page 405 =200 $uri; }}
-  }}
-}}
+# The canned backend of bench/run.sh plus one location per backend behaviour. Its keep-alive is
+# shorter than the gateway's pool idle time: pooled connections are closed by the backend too.
+SOAK_LOCATIONS = """    location = /reset { return 444; }
+    location /fault/ { error_page 405 =500 $uri; }
+    location /slow/ { limit_rate 1k; error_page 405 =200 $uri; }
+    location /html/ { default_type text/html; error_page 405 =200 $uri; }
 """
 
 
@@ -250,7 +235,8 @@ def main():
     write(os.path.join(work, "www", "slow", "items-10k"), body_10k)
     write(os.path.join(work, "www", "html", "items-1k"), "<html><body>Service moved</body></html>\n")
     write(os.path.join(work, "www", "fault", "items"), FAULT)
-    write(os.path.join(work, "backend.conf"), backend_conf(work, p_backend))
+    write(os.path.join(work, "backend.conf"),
+          bench_setup.backend_conf(work, p_backend, keepalive="10s", locations=SOAK_LOCATIONS))
     config, token = gateway(work, p_gw, p_admin, backend)
     for kind, text in BODIES.items():
         write(os.path.join(work, f"body-{kind}.json"), text)

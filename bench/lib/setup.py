@@ -114,7 +114,7 @@ def nginx_temp(work, name):
             f"  fastcgi_temp_path {t}/fcgi; uwsgi_temp_path {t}/uwsgi; scgi_temp_path {t}/scgi;\n")
 
 
-def backend_conf(work, port):
+def backend_conf(work, port, keepalive="300s", locations=""):
     # Static files: answered from the page cache with sendfile. nginx's static module refuses
     # POST with 405; `error_page 405 =200 $uri` re-serves the same file as a 200 (the usual idiom
     # for a canned POST answer; the request body is discarded). `return 200 '...'` cannot hold
@@ -122,7 +122,7 @@ def backend_conf(work, port):
     return nginx_common(work, "backend") + f"""http {{
   access_log off;
 {nginx_temp(work, "backend")}  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_requests 10000000; keepalive_timeout 300s;
+  keepalive_requests 10000000; keepalive_timeout {keepalive};
   open_file_cache max=64 inactive=300s; open_file_cache_valid 300s;
   client_body_buffer_size 64k;
   server {{
@@ -130,7 +130,7 @@ def backend_conf(work, port):
     root {work}/www;
     default_type text/xml;
     location = /jwks.json {{ default_type application/json; }}
-    location / {{ error_page 405 =200 $uri; }}
+{locations}    location / {{ error_page 405 =200 $uri; }}
   }}
 }}
 """
