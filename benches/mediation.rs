@@ -9,9 +9,9 @@ use quick_xml::NsReader;
 use serde_json::{json, Value};
 use soapgate::config::Diagnostics;
 use soapgate::mapping::request::Templates;
-use soapgate::mapping::schema::{parse_typed, Bound};
+use soapgate::mapping::schema::{parse_typed, stream_typed, Bound};
 use soapgate::soap::convert::{Hints, ScalarType};
-use soapgate::soap::parse::{parse, Outcome, XmlLimits};
+use soapgate::soap::parse::{parse, stream, Outcome, XmlLimits};
 use std::fmt::Write;
 use std::hint::black_box;
 
@@ -129,11 +129,16 @@ fn bench_xml_to_json(c: &mut Criterion) {
         for hints in [&untyped, &hinted] {
             let res = parse(&xml, &limits, hints, true).expect("the generated response parses");
             assert!(matches!(res.outcome, Outcome::Payload(_)), "not a payload");
+            let res = stream(&xml, &limits, hints, true).expect("the generated response parses");
+            assert!(matches!(res.outcome, Outcome::Payload(Some(_))), "not streamed");
         }
+        let res = stream_typed(&xml, &limits, bound).expect("the generated response parses");
+        assert!(matches!(res.outcome, Outcome::Payload(Some(_))), "not streamed");
         let mut group = c.benchmark_group(format!("xml_to_json/{label}"));
         group.throughput(Throughput::Bytes(xml.len() as u64));
         group.sample_size(samples);
         group.bench_function("bare_quick_xml", |b| b.iter(|| bare_quick_xml(black_box(&xml))));
+        // The tree (`Value`): what routes with `select` or `includeHeader` build.
         group.bench_function("untyped", |b| {
             b.iter(|| parse(black_box(&xml), &limits, &untyped, true).expect("parses"))
         });
@@ -142,6 +147,25 @@ fn bench_xml_to_json(c: &mut Criterion) {
         });
         group.bench_function("typed_wsdl", |b| {
             b.iter(|| parse_typed(black_box(&xml), &limits, bound).expect("parses"))
+        });
+        // Tree then text: the whole job before JSON was written while parsing.
+        group.bench_function("typed_wsdl_tree_text", |b| {
+            b.iter(|| {
+                match parse_typed(black_box(&xml), &limits, bound)
+                    .expect("parses")
+                    .outcome
+                {
+                    Outcome::Payload(v) => v.to_string(),
+                    Outcome::Fault(_) => String::new(),
+                }
+            })
+        });
+        // JSON text written while parsing: the whole job of every other route.
+        group.bench_function("untyped_stream", |b| {
+            b.iter(|| stream(black_box(&xml), &limits, &untyped, true).expect("parses"))
+        });
+        group.bench_function("typed_wsdl_stream", |b| {
+            b.iter(|| stream_typed(black_box(&xml), &limits, bound).expect("parses"))
         });
         group.finish();
     }

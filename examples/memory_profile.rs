@@ -1,5 +1,6 @@
 //! Where the memory of one large SOAP response goes, phase by phase, as the gateway handles it:
-//! the body as read, the JSON value built from it, the JSON text written from the value.
+//! the body as read; the JSON text written while parsing (routes without `select`); then, for
+//! routes that select, the JSON value built from it and the JSON text written from the value.
 //!
 //!   cargo run --release --example memory_profile -- RESPONSE.xml
 //!
@@ -9,7 +10,7 @@
 //! gateway's own figures in BENCHMARKS.md do. Linux only.
 
 use soapgate::soap::convert::Hints;
-use soapgate::soap::parse::{parse, Outcome, XmlLimits};
+use soapgate::soap::parse::{parse, stream, Outcome, XmlLimits};
 
 fn status_kib(key: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -51,7 +52,7 @@ fn main() -> std::process::ExitCode {
     println!(
         "body read ({:.1} MiB)           {:+8.1} MiB",
         body.len() as f64 / 1048576.0,
-        mib(after_body - start)
+        mib(after_body) - mib(start)
     );
 
     // The limits of bench/run.sh's 10 MiB probe (gw-m): many children, long texts.
@@ -60,6 +61,27 @@ fn main() -> std::process::ExitCode {
         max_text: 1 << 20,
         ..XmlLimits::default()
     };
+    reset_peak();
+    let streamed = match stream(&body, &limits, &Hints::default(), true).map(|r| r.outcome) {
+        Ok(Outcome::Payload(Some(text))) => text,
+        Ok(_) => {
+            eprintln!("{path}: not streamed (a Fault, or handed over to the tree)");
+            return std::process::ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "JSON text ({:.1} MiB) streamed  {:+8.1} MiB   (peak while parsing {:+.1} MiB over the body)",
+        streamed.len() as f64 / 1048576.0,
+        mib(status_kib("VmRSS")) - mib(after_body),
+        mib(status_kib("VmHWM")) - mib(after_body)
+    );
+    drop(streamed);
+    let after_body = status_kib("VmRSS");
+
     reset_peak();
     let parsed = match parse(&body, &limits, &Hints::default(), true) {
         Ok(p) => p,
@@ -78,8 +100,8 @@ fn main() -> std::process::ExitCode {
     let after_parse = status_kib("VmRSS");
     println!(
         "JSON value built (DOM)        {:+8.1} MiB   (peak while parsing {:+.1} MiB over the body)",
-        mib(after_parse - after_body),
-        mib(status_kib("VmHWM") - after_body)
+        mib(after_parse) - mib(after_body),
+        mib(status_kib("VmHWM")) - mib(after_body)
     );
     drop(body);
     let without_body = status_kib("VmRSS");

@@ -77,8 +77,27 @@ fn micros(since: Instant) -> u64 {
     since.elapsed().as_micros().min(u64::MAX as u128) as u64
 }
 
+/// The JSON answer: written as text while the response was parsed, or built as a `Value` (routes
+/// that `select` or `includeHeader`, and responses the writer handed over, see
+/// [`crate::soap::stream`]).
+#[derive(Debug)]
+pub enum Answer {
+    Text(Bytes),
+    Value(Value),
+}
+
+impl Answer {
+    /// The JSON text.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Answer::Text(b) => b,
+            Answer::Value(v) => Bytes::from(v.to_string()),
+        }
+    }
+}
+
 /// The whole mediation of one request: REST/JSON in, SOAP to the backend, JSON out.
-pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Result<Value, GatewayError> {
+pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Result<Answer, GatewayError> {
     // 1. Accept: match the route (the body was read within its limit by the transport).
     let t = Instant::now();
     let matched = snap.router.find(&ex.method, &ex.path)?;
@@ -266,7 +285,7 @@ fn render(
 }
 
 /// Steps 9 and 10: check the reply, parse it, map a Fault, convert and select.
-fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<Value, GatewayError> {
+fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<Answer, GatewayError> {
     if (300..400).contains(&reply.status) {
         return Err(GatewayError::UpstreamRedirect);
     }
@@ -274,27 +293,41 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<V
         return Err(GatewayError::UpstreamContentType);
     }
     let spec = &route.response;
-    let parsed = match schema::bound(route) {
-        Some(b) if b.op.output.is_some() => schema::parse_typed(&reply.body, &settings.xml, b)?,
-        _ => parse::parse(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?,
+    let typed = schema::bound(route).filter(|b| b.op.output.is_some());
+    if spec.select.is_none() && !spec.include_header {
+        // The payload is the answer as it is: write its JSON text while parsing.
+        let parsed = match typed {
+            Some(b) => schema::stream_typed(&reply.body, &settings.xml, b)?,
+            None => parse::stream(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?,
+        };
+        if let Some(text) = payload(route, reply.status, parsed.outcome)? {
+            return Ok(Answer::Text(text));
+        }
+        // Handed over (a name that repeats apart, ...): the tree below gives the answer.
+    }
+    let parsed = match typed {
+        Some(b) => schema::parse_typed(&reply.body, &settings.xml, b)?,
+        None => parse::parse(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?,
     };
-    match parsed.outcome {
+    let value = payload(route, reply.status, parsed.outcome)?;
+    let whole = if spec.include_header {
+        let header = parsed.header.unwrap_or_else(|| Value::Object(Map::new()));
+        json!({"header": header, "body": value})
+    } else {
+        value
+    };
+    Ok(Answer::Value(match &spec.select {
+        Some(sel) => sel.apply(&whole)?,
+        None => whole,
+    }))
+}
+
+/// The payload of a 2xx reply; a Fault (with any status) through the route's fault rules.
+fn payload<P>(route: &Route, status: u16, outcome: Outcome<P>) -> Result<P, GatewayError> {
+    match outcome {
         Outcome::Fault(f) => Err(GatewayError::UpstreamFault(Box::new(route.faults.map(&f)))),
-        Outcome::Payload(_) if !(200..300).contains(&reply.status) => {
-            Err(GatewayError::UpstreamStatus(reply.status))
-        }
-        Outcome::Payload(v) if spec.include_header => {
-            let header = parsed.header.unwrap_or_else(|| Value::Object(Map::new()));
-            let whole = json!({"header": header, "body": v});
-            match &spec.select {
-                Some(sel) => sel.apply(&whole),
-                None => Ok(whole),
-            }
-        }
-        Outcome::Payload(v) => match &spec.select {
-            Some(sel) => sel.apply(&v),
-            None => Ok(v),
-        },
+        Outcome::Payload(_) if !(200..300).contains(&status) => Err(GatewayError::UpstreamStatus(status)),
+        Outcome::Payload(p) => Ok(p),
     }
 }
 

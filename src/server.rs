@@ -290,9 +290,9 @@ async fn mediate(
         }
     };
     let mut resp = match result {
-        Ok(value) => HttpResponse::Ok()
+        Ok(answer) => HttpResponse::Ok()
             .content_type("application/json")
-            .body(value.to_string()),
+            .body(answer.into_bytes()),
         Err(e) => {
             info.error = Some((e.code(), e.log_detail()));
             problem_response(&e, req.path(), &cid)

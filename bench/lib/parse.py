@@ -60,7 +60,8 @@ def oha(kind, out, rnd, size, scen, ticks, rate, clk, peak):
 def criterion(root):
     for size in ("1KiB", "1MiB"):
         vals = {}
-        for fn in ("bare_quick_xml", "untyped", "typed_wsdl"):
+        for fn in ("bare_quick_xml", "untyped", "typed_wsdl", "typed_wsdl_tree_text",
+                   "untyped_stream", "typed_wsdl_stream"):
             # criterion writes group "xml_to_json/1KiB" to the folder xml_to_json_1KiB
             p = os.path.join(root, "xml_to_json_" + size, fn, "new", "estimates.json")
             if not os.path.exists(p):

@@ -3,10 +3,13 @@
 
 use crate::config::Route;
 use crate::error::GatewayError;
+use crate::soap::convert::Converter;
 use crate::soap::parse::{self, SoapResponse, XmlLimits};
+use crate::soap::stream::JsonWriter;
 use crate::wsdl::model::{Message, Operation, PartKind, Schema, TypeRef, Wsdl};
 use crate::wsdl::typed::{Root, SchemaShaper};
 use crate::wsdl::{render, validate};
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 /// A route's WSDL and operation.
@@ -93,6 +96,33 @@ pub fn render_body(b: Bound<'_>, input: &Value) -> Result<String, GatewayError> 
 
 /// Parses a response with the operation's output schema deciding arrays and types.
 pub fn parse_typed(bytes: &[u8], limits: &XmlLimits, b: Bound<'_>) -> Result<SoapResponse, GatewayError> {
+    let (body, header, fault) = shapers(b);
+    let shapers = parse::Shapers {
+        body: Converter::new(body, limits),
+        header,
+        fault,
+    };
+    parse::parse_with(bytes, limits, shapers, true)
+}
+
+/// Like [`parse_typed`], writing the payload's JSON text while parsing (`Payload(None)`: convert
+/// with [`parse_typed`] instead, see [`JsonWriter`]).
+pub fn stream_typed(
+    bytes: &[u8],
+    limits: &XmlLimits,
+    b: Bound<'_>,
+) -> Result<SoapResponse<Option<Bytes>>, GatewayError> {
+    let (body, header, fault) = shapers(b);
+    let shapers = parse::Shapers {
+        body: JsonWriter::new(body, limits, bytes.len()),
+        header,
+        fault,
+    };
+    parse::parse_with(bytes, limits, shapers, true)
+}
+
+/// The schema's shapers of the operation's output: Body, Header blocks, Fault detail.
+fn shapers(b: Bound<'_>) -> (SchemaShaper<'_>, SchemaShaper<'_>, SchemaShaper<'_>) {
     let schema = &b.wsdl.schema;
     let root = match &b.op.output {
         Some(Message {
@@ -102,10 +132,9 @@ pub fn parse_typed(bytes: &[u8], limits: &XmlLimits, b: Bound<'_>) -> Result<Soa
         None => Root::Rpc(&[]),
     };
     let headers = b.op.output.as_ref().map_or(&[][..], |m| &m.headers[..]);
-    let shapers = parse::Shapers {
-        body: SchemaShaper::new(schema, root),
-        header: SchemaShaper::new(schema, Root::Headers(headers)),
-        fault: SchemaShaper::new(schema, Root::Fault(&b.op.faults)),
-    };
-    parse::parse_with(bytes, limits, shapers, true)
+    (
+        SchemaShaper::new(schema, root),
+        SchemaShaper::new(schema, Root::Headers(headers)),
+        SchemaShaper::new(schema, Root::Fault(&b.op.faults)),
+    )
 }

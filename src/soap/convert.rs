@@ -190,6 +190,27 @@ impl Shaper for PathShaper<'_> {
     }
 }
 
+/// Receives the elements inside Header or Body, one event at a time: [`Converter`] builds a
+/// `Value`, [`super::stream::JsonWriter`] writes JSON text.
+pub trait Sink {
+    /// What the children of the root become.
+    type Output;
+    /// Opens an element with this namespace and local name.
+    fn start(&mut self, ns: Option<&[u8]>, local: &str) -> Result<(), GatewayError>;
+    /// Applies `xsi:type` to the open element.
+    fn retype(&mut self, ns: Option<&[u8]>, local: &str);
+    /// Adds an attribute (by local name) to the open element.
+    fn attribute(&mut self, local: &str, value: &str) -> Result<(), GatewayError>;
+    /// Marks the open element `xsi:nil="true"`.
+    fn nil(&mut self);
+    /// Appends character data to the open element.
+    fn text(&mut self, s: &str) -> Result<(), GatewayError>;
+    /// Closes the open element.
+    fn end(&mut self) -> Result<(), GatewayError>;
+    /// The children of the root as one object; `unwrap` strips a single doc/literal wrapper.
+    fn finish(self, unwrap: bool) -> Result<Self::Output, GatewayError>;
+}
+
 struct Frame<C> {
     key: String,
     ctx: Option<C>,
@@ -224,81 +245,12 @@ impl<'a, S: Shaper> Converter<'a, S> {
         }
     }
 
-    /// Opens an element with this namespace and local name.
-    pub fn start(&mut self, ns: Option<&[u8]>, local: &str) -> Result<(), GatewayError> {
-        let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
-        parent.children += 1;
-        if parent.children > self.limits.max_children {
-            return Err(limit("UPSTREAM_XML_CHILDREN", "too many child elements"));
-        }
-        let ctx = self.shaper.enter(parent.ctx.as_ref(), ns, local);
-        self.stack.push(Frame {
-            key: local.to_string(),
-            ctx: Some(ctx),
-            obj: None,
-            text: String::new(),
-            nil: false,
-            children: 0,
-        });
-        Ok(())
-    }
-
-    /// Applies `xsi:type` to the open element.
-    pub fn retype(&mut self, ns: Option<&[u8]>, local: &str) {
-        if let Some(Frame {
-            ctx: Some(c), obj, ..
-        }) = self.stack.last_mut()
-        {
-            if self.shaper.retype(c, ns, local) {
-                obj.get_or_insert_with(Map::new)
-                    .insert("@xsi:type".into(), Value::String(local.into()));
-            }
-        }
-    }
-
-    /// Adds an attribute (by local name) to the open element.
-    pub fn attribute(&mut self, local: &str, value: String) -> Result<(), GatewayError> {
-        let Some(f) = self.stack.last_mut() else {
-            return Ok(());
-        };
-        let ty = f.ctx.as_ref().and_then(|c| self.shaper.attribute_type(c, local));
-        let value = typed(value, ty).ok_or_else(|| type_error(&format!("@{local}"), ty))?;
-        f.obj
-            .get_or_insert_with(Map::new)
-            .insert(format!("@{local}"), value);
-        Ok(())
-    }
-
-    /// Marks the open element `xsi:nil="true"`.
-    pub fn nil(&mut self) {
-        if let Some(f) = self.stack.last_mut() {
-            f.nil = true;
-        }
-    }
-
-    /// Appends character data to the open element.
-    pub fn text(&mut self, s: &str) -> Result<(), GatewayError> {
-        let f = self.stack.last_mut().ok_or_else(unbalanced)?;
-        if f.text.len() + s.len() > self.limits.max_text {
-            return Err(limit("UPSTREAM_XML_TEXT", "a text node is too large"));
-        }
-        f.text.push_str(s);
-        Ok(())
-    }
-
-    /// Closes the open element and attaches its value to the parent.
-    pub fn end(&mut self) -> Result<(), GatewayError> {
-        if self.stack.len() < 2 {
+    /// The converted children of the root (e.g. of `soap:Body`).
+    pub fn into_map(mut self) -> Result<Map<String, Value>, GatewayError> {
+        if self.stack.len() != 1 {
             return Err(unbalanced());
         }
-        let frame = self.stack.pop().ok_or_else(unbalanced)?;
-        let ctx = frame.ctx.ok_or_else(unbalanced)?;
-        let value = self.value_of(&ctx, &frame.key, frame.obj, frame.text, frame.nil);
-        let many = self.shaper.many(&ctx);
-        self.shaper.leave(&ctx);
-        let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
-        insert(parent.obj.get_or_insert_with(Map::new), frame.key, value?, many);
-        Ok(())
+        Ok(self.stack.pop().and_then(|f| f.obj).unwrap_or_default())
     }
 
     fn value_of(
@@ -335,13 +287,108 @@ impl<'a, S: Shaper> Converter<'a, S> {
         }
         Ok(Value::Object(obj))
     }
+}
 
-    /// The converted children of the root (e.g. of `soap:Body`).
-    pub fn finish(mut self) -> Result<Map<String, Value>, GatewayError> {
-        if self.stack.len() != 1 {
+impl<S: Shaper> Sink for Converter<'_, S> {
+    type Output = Value;
+
+    fn start(&mut self, ns: Option<&[u8]>, local: &str) -> Result<(), GatewayError> {
+        let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
+        parent.children += 1;
+        if parent.children > self.limits.max_children {
+            return Err(limit("UPSTREAM_XML_CHILDREN", "too many child elements"));
+        }
+        let ctx = self.shaper.enter(parent.ctx.as_ref(), ns, local);
+        self.stack.push(Frame {
+            key: local.to_string(),
+            ctx: Some(ctx),
+            obj: None,
+            text: String::new(),
+            nil: false,
+            children: 0,
+        });
+        Ok(())
+    }
+
+    /// Applies `xsi:type` to the open element.
+    fn retype(&mut self, ns: Option<&[u8]>, local: &str) {
+        if let Some(Frame {
+            ctx: Some(c), obj, ..
+        }) = self.stack.last_mut()
+        {
+            if self.shaper.retype(c, ns, local) {
+                obj.get_or_insert_with(Map::new)
+                    .insert("@xsi:type".into(), Value::String(local.into()));
+            }
+        }
+    }
+
+    /// Adds an attribute (by local name) to the open element.
+    fn attribute(&mut self, local: &str, value: &str) -> Result<(), GatewayError> {
+        let Some(f) = self.stack.last_mut() else {
+            return Ok(());
+        };
+        let ty = f.ctx.as_ref().and_then(|c| self.shaper.attribute_type(c, local));
+        let value = typed(value.to_string(), ty).ok_or_else(|| type_error(&format!("@{local}"), ty))?;
+        f.obj
+            .get_or_insert_with(Map::new)
+            .insert(format!("@{local}"), value);
+        Ok(())
+    }
+
+    /// Marks the open element `xsi:nil="true"`.
+    fn nil(&mut self) {
+        if let Some(f) = self.stack.last_mut() {
+            f.nil = true;
+        }
+    }
+
+    /// Appends character data to the open element.
+    fn text(&mut self, s: &str) -> Result<(), GatewayError> {
+        let f = self.stack.last_mut().ok_or_else(unbalanced)?;
+        if f.text.len() + s.len() > self.limits.max_text {
+            return Err(limit("UPSTREAM_XML_TEXT", "a text node is too large"));
+        }
+        f.text.push_str(s);
+        Ok(())
+    }
+
+    /// Closes the open element and attaches its value to the parent.
+    fn end(&mut self) -> Result<(), GatewayError> {
+        if self.stack.len() < 2 {
             return Err(unbalanced());
         }
-        Ok(self.stack.pop().and_then(|f| f.obj).unwrap_or_default())
+        let frame = self.stack.pop().ok_or_else(unbalanced)?;
+        let ctx = frame.ctx.ok_or_else(unbalanced)?;
+        let value = self.value_of(&ctx, &frame.key, frame.obj, frame.text, frame.nil);
+        let many = self.shaper.many(&ctx);
+        self.shaper.leave(&ctx);
+        let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
+        insert(parent.obj.get_or_insert_with(Map::new), frame.key, value?, many);
+        Ok(())
+    }
+
+    fn finish(self, unwrap: bool) -> Result<Value, GatewayError> {
+        Ok(unwrap_body(self.into_map()?, unwrap))
+    }
+}
+
+/// Strips the single wrapper element of a document/literal response body.
+fn unwrap_body(mut body: Map<String, Value>, unwrap: bool) -> Value {
+    if !unwrap || body.len() != 1 {
+        return Value::Object(body);
+    }
+    let first = body.keys().next().cloned().unwrap_or_default();
+    match body.remove(&first).map(|v| (first, v)) {
+        Some((_, Value::Object(inner))) => Value::Object(inner),
+        Some((_, Value::String(s))) if s.trim().is_empty() => Value::Object(Map::new()),
+        Some((_, Value::Null)) => Value::Object(Map::new()),
+        Some((k, other)) => {
+            let mut m = Map::new();
+            m.insert(k, other);
+            Value::Object(m)
+        }
+        None => Value::Object(Map::new()),
     }
 }
 
@@ -369,7 +416,7 @@ pub fn scalar(text: String, ty: Option<ScalarType>, path: &str) -> Result<Value,
     typed(text, ty).ok_or_else(|| type_error(path, ty))
 }
 
-fn type_error(path: &str, ty: Option<ScalarType>) -> GatewayError {
+pub(super) fn type_error(path: &str, ty: Option<ScalarType>) -> GatewayError {
     let ty = ty.unwrap_or(ScalarType::String);
     GatewayError::UpstreamXml {
         code: "UPSTREAM_XML_TYPE",
@@ -379,9 +426,14 @@ fn type_error(path: &str, ty: Option<ScalarType>) -> GatewayError {
 
 /// The typed value, or `None` when the text does not fit the type.
 fn typed(text: String, ty: Option<ScalarType>) -> Option<Value> {
-    let Some(ty) = ty.filter(|t| *t != ScalarType::String) else {
-        return Some(Value::String(text));
-    };
+    match ty.filter(|t| *t != ScalarType::String) {
+        None => Some(Value::String(text)),
+        Some(ty) => typed_str(&text, ty),
+    }
+}
+
+/// [`typed`] for a type other than `String`, from borrowed text.
+pub(super) fn typed_str(text: &str, ty: ScalarType) -> Option<Value> {
     let t = text.trim();
     if t.is_empty() {
         return Some(Value::Null);
@@ -395,7 +447,7 @@ fn typed(text: String, ty: Option<ScalarType>) -> Option<Value> {
         ScalarType::Integer => integer(t),
         ScalarType::Number => number(t),
         ScalarType::Decimal => is_decimal(t).then(|| Value::String(t.to_string())),
-        ScalarType::String => Some(Value::String(text)),
+        ScalarType::String => Some(Value::String(text.to_string())),
     }
 }
 
@@ -446,11 +498,11 @@ fn is_decimal(t: &str) -> bool {
         && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn unbalanced() -> GatewayError {
+pub(super) fn unbalanced() -> GatewayError {
     limit("UPSTREAM_XML_SYNTAX", "unbalanced elements")
 }
 
-fn limit(code: &'static str, message: &str) -> GatewayError {
+pub(super) fn limit(code: &'static str, message: &str) -> GatewayError {
     GatewayError::UpstreamXml {
         code,
         message: message.to_string(),

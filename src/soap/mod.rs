@@ -4,6 +4,7 @@ pub mod convert;
 pub mod envelope;
 pub mod fault;
 pub mod parse;
+pub mod stream;
 
 /// SOAP 1.1 envelope namespace.
 pub const NS_SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";

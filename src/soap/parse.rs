@@ -1,6 +1,6 @@
 //! One bounded streaming quick-xml pass over a SOAP response: limits, envelope, Fault, JSON.
 
-use super::convert::{Converter, Hints, PathShaper, Shaper};
+use super::convert::{Converter, Hints, PathShaper, Shaper, Sink};
 use super::{SoapVersion, NS_XSI};
 use crate::error::GatewayError;
 use crate::mapping::request::is_xml_char;
@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 
 use super::fault::read_fault;
 pub use super::fault::Fault;
+use super::stream::JsonWriter;
+use bytes::Bytes;
 
 /// Bounds on backend XML (defaults from THREATS.md).
 #[derive(Debug, Clone, PartialEq)]
@@ -38,36 +40,44 @@ impl Default for XmlLimits {
     }
 }
 
-/// What the Body held.
+/// What the Body held: the payload (a `Value`, or JSON text from a [`Sink`] that writes it), or a
+/// Fault.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Payload(Value),
+pub enum Outcome<P = Value> {
+    Payload(P),
     Fault(Fault),
 }
 
 /// A parsed SOAP response.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SoapResponse {
+pub struct SoapResponse<P = Value> {
     pub version: SoapVersion,
     pub header: Option<Value>,
-    pub outcome: Outcome,
+    pub outcome: Outcome<P>,
 }
 
-enum BodyState<'h, S: Shaper, F: Shaper> {
+enum BodyState<'h, P, F: Shaper> {
     /// Before the first element inside Body.
     Waiting,
-    Payload(Converter<'h, S>),
+    Payload(P),
     Fault(Converter<'h, F>),
 }
 
-enum Section<'h, S: Shaper, H: Shaper, F: Shaper> {
+enum Section<'h, P, H: Shaper, F: Shaper> {
     Header(Converter<'h, H>),
-    Body(BodyState<'h, S, F>),
+    Body(BodyState<'h, P, F>),
     None,
 }
 
-struct State<'h, S: Shaper, H: Shaper, F: Shaper> {
-    shaper: Option<S>,
+/// A closed Body.
+enum Closed<O> {
+    Empty,
+    Payload(O),
+    Fault(Map<String, Value>),
+}
+
+struct State<'h, P: Sink, H: Shaper, F: Shaper> {
+    payload: Option<P>,
     header_shaper: Option<H>,
     fault_shaper: Option<F>,
     limits: &'h XmlLimits,
@@ -75,9 +85,9 @@ struct State<'h, S: Shaper, H: Shaper, F: Shaper> {
     depth: usize,
     version: Option<SoapVersion>,
     envelope_closed: bool,
-    section: Section<'h, S, H, F>,
+    section: Section<'h, P, H, F>,
     header: Option<Value>,
-    body: Option<(Map<String, Value>, bool)>,
+    body: Option<Closed<P::Output>>,
 }
 
 /// Parses and converts a SOAP response in one pass. `unwrap` strips the doc/literal wrapper.
@@ -88,33 +98,51 @@ pub fn parse(
     unwrap: bool,
 ) -> Result<SoapResponse, GatewayError> {
     let shapers = Shapers {
-        body: PathShaper::new(hints, unwrap),
+        body: Converter::new(PathShaper::new(hints, unwrap), limits),
         header: plain_shaper(),
         fault: plain_shaper(),
     };
     parse_with(bytes, limits, shapers, unwrap)
 }
 
-/// The shapers of one response: Body payload, Header blocks, Fault (with its detail).
+/// Like [`parse`], writing the payload as JSON text while parsing, without building a `Value`:
+/// `Payload(None)` when the text cannot be written in one pass (see [`JsonWriter`]), and then
+/// [`parse`] gives the answer.
+pub fn stream(
+    bytes: &[u8],
+    limits: &XmlLimits,
+    hints: &Hints,
+    unwrap: bool,
+) -> Result<SoapResponse<Option<Bytes>>, GatewayError> {
+    let shapers = Shapers {
+        body: JsonWriter::new(PathShaper::new(hints, unwrap), limits, bytes.len()),
+        header: plain_shaper(),
+        fault: plain_shaper(),
+    };
+    parse_with(bytes, limits, shapers, unwrap)
+}
+
+/// What converts one response: the Body payload's [`Sink`], the shapers of Header blocks and of
+/// a Fault (with its detail).
 #[derive(Debug)]
-pub struct Shapers<S, H, F> {
-    pub body: S,
+pub struct Shapers<P, H, F> {
+    pub body: P,
     pub header: H,
     pub fault: F,
 }
 
-/// Like [`parse`], with any [`Shaper`]s deciding arrays and types of the Body, the Header blocks
-/// and a Fault's detail (e.g. the WSDL schema).
-pub fn parse_with<S: Shaper, H: Shaper, F: Shaper>(
+/// Like [`parse`], with any payload [`Sink`] and any [`Shaper`]s deciding arrays and types of
+/// the Header blocks and a Fault's detail (e.g. the WSDL schema).
+pub fn parse_with<P: Sink, H: Shaper, F: Shaper>(
     bytes: &[u8],
     limits: &XmlLimits,
-    shapers: Shapers<S, H, F>,
+    shapers: Shapers<P, H, F>,
     unwrap: bool,
-) -> Result<SoapResponse, GatewayError> {
+) -> Result<SoapResponse<P::Output>, GatewayError> {
     let mut reader = NsReader::from_reader(bytes);
     reader.config_mut().expand_empty_elements = true;
     let mut st = State {
-        shaper: Some(shapers.body),
+        payload: Some(shapers.body),
         header_shaper: Some(shapers.header),
         fault_shaper: Some(shapers.fault),
         limits,
@@ -162,7 +190,7 @@ fn ns_of<'a>(ns: &'a ResolveResult<'_>) -> Option<&'a [u8]> {
     }
 }
 
-impl<'h, S: Shaper, H: Shaper, F: Shaper> State<'h, S, H, F> {
+impl<'h, P: Sink, H: Shaper, F: Shaper> State<'h, P, H, F> {
     fn start(
         &mut self,
         reader: &NsReader<&[u8]>,
@@ -180,11 +208,11 @@ impl<'h, S: Shaper, H: Shaper, F: Shaper> State<'h, S, H, F> {
         match self.depth {
             1 => {
                 self.open_envelope(local, ns)?;
-                attributes::<S>(reader, e, None, self.limits)
+                attributes::<P>(reader, e, None, self.limits)
             }
             2 => {
                 self.open_section(local, ns)?;
-                attributes::<S>(reader, e, None, self.limits)
+                attributes::<P>(reader, e, None, self.limits)
             }
             _ => self.open_child(reader, e, local, ns),
         }
@@ -242,8 +270,8 @@ impl<'h, S: Shaper, H: Shaper, F: Shaper> State<'h, S, H, F> {
                     .ok_or_else(|| syntax("more than one Fault"))?;
                 BodyState::Fault(Converter::new(shaper, self.limits))
             } else {
-                let shaper = self.shaper.take().ok_or_else(|| syntax("more than one Body"))?;
-                BodyState::Payload(Converter::new(shaper, self.limits))
+                let sink = self.payload.take().ok_or_else(|| syntax("more than one Body"))?;
+                BodyState::Payload(sink)
             };
         }
         match &mut self.section {
@@ -272,10 +300,10 @@ impl<'h, S: Shaper, H: Shaper, F: Shaper> State<'h, S, H, F> {
 
     fn close_section(&mut self) -> Result<(), GatewayError> {
         match std::mem::replace(&mut self.section, Section::None) {
-            Section::Header(c) => self.header = Some(Value::Object(c.finish()?)),
-            Section::Body(BodyState::Waiting) => self.body = Some((Map::new(), false)),
-            Section::Body(BodyState::Payload(c)) => self.body = Some((c.finish()?, false)),
-            Section::Body(BodyState::Fault(c)) => self.body = Some((c.finish()?, true)),
+            Section::Header(c) => self.header = Some(Value::Object(c.into_map()?)),
+            Section::Body(BodyState::Waiting) => self.body = Some(Closed::Empty),
+            Section::Body(BodyState::Payload(c)) => self.body = Some(Closed::Payload(c.finish(self.unwrap)?)),
+            Section::Body(BodyState::Fault(c)) => self.body = Some(Closed::Fault(c.into_map()?)),
             Section::None => {}
         }
         Ok(())
@@ -301,24 +329,30 @@ impl<'h, S: Shaper, H: Shaper, F: Shaper> State<'h, S, H, F> {
         }
     }
 
-    fn finish(self) -> Result<SoapResponse, GatewayError> {
+    fn finish(self) -> Result<SoapResponse<P::Output>, GatewayError> {
         if self.depth != 0 {
             return Err(syntax("unexpected end of document (unclosed element)"));
         }
         let version = self
             .version
             .ok_or_else(|| GatewayError::UpstreamNotSoap("empty document".into()))?;
-        let (body, is_fault) = self
+        let body = self
             .body
             .ok_or_else(|| GatewayError::UpstreamNotSoap("no Body".into()))?;
-        let outcome = if is_fault {
-            let fault = match body.into_iter().next() {
-                Some((_, Value::Object(m))) => m,
-                _ => Map::new(),
-            };
-            Outcome::Fault(read_fault(fault))
-        } else {
-            Outcome::Payload(unwrap_body(body, self.unwrap))
+        let outcome = match body {
+            Closed::Fault(body) => {
+                let fault = match body.into_iter().next() {
+                    Some((_, Value::Object(m))) => m,
+                    _ => Map::new(),
+                };
+                Outcome::Fault(read_fault(fault))
+            }
+            Closed::Payload(p) => Outcome::Payload(p),
+            // An empty Body: what the (unused) payload sink gives for no elements.
+            Closed::Empty => match self.payload {
+                Some(sink) => Outcome::Payload(sink.finish(self.unwrap)?),
+                None => return Err(syntax("more than one Body")),
+            },
         };
         Ok(SoapResponse {
             version,
@@ -333,10 +367,10 @@ pub fn plain_shaper() -> PathShaper<'static> {
     PathShaper::new(&EMPTY, false)
 }
 
-fn child<S: Shaper>(
+fn child<C: Sink>(
     reader: &NsReader<&[u8]>,
     e: &BytesStart<'_>,
-    conv: &mut Converter<'_, S>,
+    conv: &mut C,
     ns: Option<&[u8]>,
     local: &str,
     limits: &XmlLimits,
@@ -349,10 +383,10 @@ static EMPTY: std::sync::LazyLock<Hints> = std::sync::LazyLock::new(Hints::defau
 
 /// Checks and converts the attributes of an element inside Header or Body.
 /// Checks the attributes of any element against the limits and, with a converter, converts them.
-fn attributes<S: Shaper>(
+fn attributes<C: Sink>(
     reader: &NsReader<&[u8]>,
     e: &BytesStart<'_>,
-    mut conv: Option<&mut Converter<'_, S>>,
+    mut conv: Option<&mut C>,
     limits: &XmlLimits,
 ) -> Result<(), GatewayError> {
     let (mut count, mut decls) = (0usize, 0usize);
@@ -391,7 +425,7 @@ fn attributes<S: Shaper>(
                 }
                 _ => {}
             },
-            _ => conv.attribute(local, value.into_owned())?,
+            _ => conv.attribute(local, &value)?,
         }
     }
     Ok(())
@@ -420,25 +454,6 @@ fn resolve_ref(r: &BytesRef<'_>) -> Result<String, GatewayError> {
         _ => return Err(xml("UPSTREAM_XML_ENTITY", "custom entities are not allowed")),
     };
     Ok(s.to_string())
-}
-
-/// Strips the single wrapper element of a document/literal response body.
-fn unwrap_body(mut body: Map<String, Value>, unwrap: bool) -> Value {
-    if !unwrap || body.len() != 1 {
-        return Value::Object(body);
-    }
-    let first = body.keys().next().cloned().unwrap_or_default();
-    match body.remove(&first).map(|v| (first, v)) {
-        Some((_, Value::Object(inner))) => Value::Object(inner),
-        Some((_, Value::String(s))) if s.trim().is_empty() => Value::Object(Map::new()),
-        Some((_, Value::Null)) => Value::Object(Map::new()),
-        Some((k, other)) => {
-            let mut m = Map::new();
-            m.insert(k, other);
-            Value::Object(m)
-        }
-        None => Value::Object(Map::new()),
-    }
 }
 
 fn xml(code: &'static str, message: &str) -> GatewayError {

@@ -10,7 +10,7 @@ mod recorded;
 use self::node_soap::{diff, local, normalise, Mismatch};
 use super::load;
 use super::model::{Operation, Wsdl};
-use crate::mapping::schema::{parse_typed, Bound};
+use crate::mapping::schema::{parse_typed, stream_typed, Bound};
 use crate::soap::parse::{Fault, Outcome, SoapResponse, XmlLimits};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -142,9 +142,19 @@ pub(super) fn corpus(below: &str) -> Option<PathBuf> {
 }
 
 /// Converts a response as the pipeline does for a route bound to `op`.
+/// The JSON text streamed while parsing is checked against it (see [`STREAMED`]).
 pub(super) fn convert(wsdl: &Wsdl, op: &Operation, xml: &[u8]) -> Result<SoapResponse, String> {
-    parse_typed(xml, &XmlLimits::default(), Bound { wsdl, op }).map_err(|e| format!("{}: {e}", e.code()))
+    let bound = Bound { wsdl, op };
+    let tree = parse_typed(xml, &XmlLimits::default(), bound);
+    let text = stream_typed(xml, &XmlLimits::default(), bound);
+    if crate::soap::stream::check_against_tree(&tree, &text) {
+        STREAMED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    tree.map_err(|e| format!("{}: {e}", e.code()))
 }
+
+/// Responses whose payload was streamed (the others were faults, errors or handed to the tree).
+pub(super) static STREAMED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// How one sample came out.
 enum Verdict {
@@ -188,6 +198,8 @@ fn node_soap_response_samples_match_except_listed_differences() {
         "samples that neither pass nor differ as listed in DIFFERENCES:\n{}",
         unexpected.join("\n")
     );
+    let streamed = STREAMED.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("{streamed} responses streamed as JSON text, the same text as the tree's");
 }
 
 /// Prints one table row (and the differences below it); returns what is not as expected.

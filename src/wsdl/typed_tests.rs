@@ -1,7 +1,7 @@
 //! Unit tests of the schema-aware [`SchemaShaper`](super::SchemaShaper): derived types, substitution
 //! groups, SOAP-ENC arrays, RPC parts and nil / empty / absent, through the pipeline's `parse_typed`.
 
-use crate::mapping::schema::{parse_typed, Bound};
+use crate::mapping::schema::{parse_typed, stream_typed, Bound};
 use crate::soap::parse::{Outcome, XmlLimits};
 use crate::wsdl::load_files;
 use crate::wsdl::model::Wsdl;
@@ -44,8 +44,11 @@ fn document(schema: &str) -> Wsdl {
 fn convert(w: &Wsdl, body: &str) -> Value {
     let op = w.operation("Op", None).expect("operation Op");
     let xml = format!("{ENV}{body}</s:Body></s:Envelope>");
-    let r = parse_typed(xml.as_bytes(), &XmlLimits::default(), Bound { wsdl: w, op }).expect("parses");
-    match r.outcome {
+    let bound = Bound { wsdl: w, op };
+    let r = parse_typed(xml.as_bytes(), &XmlLimits::default(), bound);
+    let text = stream_typed(xml.as_bytes(), &XmlLimits::default(), bound);
+    crate::soap::stream::check_against_tree(&r, &text);
+    match r.expect("parses").outcome {
         Outcome::Payload(v) => v,
         Outcome::Fault(f) => panic!("unexpected fault {f:?}"),
     }

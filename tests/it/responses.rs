@@ -89,6 +89,25 @@ async fn convention_without_hints_strips_wrapper_and_keeps_strings() {
 }
 
 #[actix_rt::test]
+async fn keys_come_in_document_order_and_names_repeating_apart_merge_into_one_array() {
+    // Written while parsing: the text itself is in document order.
+    let body = r#"<m:R xmlns:m="urn:test"><m:z>1</m:z><m:a>2</m:a><m:a>3</m:a><m:b/></m:R>"#;
+    let r = exchange("", Reply::soap11(body)).await;
+    assert_json(&r, json!({"z": "1", "a": ["2", "3"], "b": ""}));
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        r#"{"z":"1","a":["2","3"],"b":""}"#
+    );
+    // `a` again after `b`: one array at `a`'s first place (the tree conversion takes over).
+    let apart = r#"<m:R xmlns:m="urn:test"><m:z>1</m:z><m:a>2</m:a><m:b/><m:a>3</m:a></m:R>"#;
+    let r = exchange("", Reply::soap11(apart)).await;
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        r#"{"z":"1","a":["2","3"],"b":""}"#
+    );
+}
+
+#[actix_rt::test]
 async fn soap12_responses_convert_the_same_way() {
     let r = exchange("", Reply::soap12(CONVENTION)).await;
     assert_json(&r, convention_json());
