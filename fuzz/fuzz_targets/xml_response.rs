@@ -1,7 +1,7 @@
 //! The bounded streaming SOAP response parser (default XmlLimits): never panics, with and without
 //! unwrapping the doc/literal wrapper, without and with path hints; converting twice gives the
 //! same result; and the JSON text written while parsing is the tree's JSON, byte for byte (or
-//! the writer hands over), with the same error when there is one.
+//! the writer hands over), with the same error when there is one before it would.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -27,6 +27,8 @@ fuzz_target!(|data: &[u8]| {
                     _ => panic!("tree and stream disagree"),
                 },
                 (Err(a), Err(b)) => assert_eq!((a.code(), a.to_string()), (b.code(), b.to_string())),
+                // Handed over before the tree's error: the tree's answer is the only one.
+                (Err(_), Ok(s)) if matches!(s.outcome, Outcome::Payload(None)) => {}
                 _ => panic!("tree and stream disagree: {:?} / {:?}", tree.is_ok(), text.is_ok()),
             }
             if let Ok(a) = tree {

@@ -209,6 +209,10 @@ pub trait Sink {
     fn end(&mut self) -> Result<(), GatewayError>;
     /// The children of the root as one object; `unwrap` strips a single doc/literal wrapper.
     fn finish(self, unwrap: bool) -> Result<Self::Output, GatewayError>;
+    /// The sink cannot go on: the parse stops and [`Sink::finish`] says so in its output.
+    fn handed_over(&self) -> bool {
+        false
+    }
 }
 
 struct Frame<C> {

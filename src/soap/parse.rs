@@ -157,12 +157,18 @@ pub fn parse_with<P: Sink, H: Shaper, F: Shaper>(
     loop {
         let event = reader.read_event().map_err(|e| malformed(&reader, &e))?;
         match event {
-            Event::Start(e) if st.depth < 3 => {
-                // Envelope, Header/Body and the first Body child (Fault?) need their namespace.
-                let (ns, _) = reader.resolver().resolve_element(e.name());
-                st.start(&reader, &e, ns_of(&ns))?
+            Event::Start(e) => {
+                if st.depth < 3 {
+                    // Envelope, Header/Body and the first Body child (Fault?) need their namespace.
+                    let (ns, _) = reader.resolver().resolve_element(e.name());
+                    st.start(&reader, &e, ns_of(&ns))?
+                } else {
+                    st.start(&reader, &e, None)?
+                }
+                if let Some(done) = st.handed_over() {
+                    return done;
+                }
             }
-            Event::Start(e) => st.start(&reader, &e, None)?,
             Event::End(_) => st.end()?,
             Event::Text(t) => {
                 let text = t.xml10_content();
@@ -327,6 +333,25 @@ impl<'h, P: Sink, H: Shaper, F: Shaper> State<'h, P, H, F> {
                 "text directly inside Envelope or Body".into(),
             ))
         }
+    }
+
+    /// The payload sink gave up: the parse ends here with what it says.
+    fn handed_over(&mut self) -> Option<Result<SoapResponse<P::Output>, GatewayError>> {
+        let Section::Body(BodyState::Payload(p)) = &self.section else {
+            return None;
+        };
+        if !p.handed_over() {
+            return None;
+        }
+        let Section::Body(BodyState::Payload(p)) = std::mem::replace(&mut self.section, Section::None) else {
+            return None;
+        };
+        let version = self.version?;
+        Some(p.finish(self.unwrap).map(|out| SoapResponse {
+            version,
+            header: self.header.take(),
+            outcome: Outcome::Payload(out),
+        }))
     }
 
     fn finish(self) -> Result<SoapResponse<P::Output>, GatewayError> {

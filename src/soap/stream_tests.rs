@@ -81,6 +81,15 @@ fn a_name_coming_back_after_another_hands_over_to_the_tree() {
     assert_eq!(streamed(&format!("<R>{many}</R>"), &h, true), None);
     let enough: String = (0..super::MAX_KEYS).map(|i| format!("<k{i}/>")).collect();
     assert!(streamed(&format!("<R>{enough}</R>"), &h, true).is_some());
+    // The parse stops where the writer hands over: a later error is the tree's to find, so the
+    // answer never depends on which path met it first.
+    let typed = hints(&[], &[("n", ScalarType::Integer)]);
+    let xml = env("<R><a>1</a><b/><a>2</a><n>x</n></R>");
+    let limits = XmlLimits::default();
+    let text = stream(xml.as_bytes(), &limits, &typed, true).expect("handed over, not refused");
+    assert!(matches!(text.outcome, Outcome::Payload(None)));
+    let tree = parse(xml.as_bytes(), &limits, &typed, true).expect_err("the tree refuses");
+    assert_eq!(tree.code(), "UPSTREAM_XML_TYPE");
 }
 
 #[test]
