@@ -2,7 +2,7 @@
 //! each measured next to a floor (a bare quick-xml pass, a bare `serde_json::to_string`).
 
 use criterion::measurement::WallTime;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkGroup, Criterion, Throughput};
 use handlebars::Context;
 use quick_xml::events::Event;
 use quick_xml::NsReader;
@@ -112,62 +112,182 @@ fn bare_quick_xml(bytes: &[u8]) {
     }
 }
 
-fn bench_xml_to_json(c: &mut Criterion) {
-    // The 1 MiB document has ~1,500 orders under one wrapper; the default child limit is 10,000.
-    let limits = XmlLimits {
-        max_children: 1_000_000,
-        ..Default::default()
-    };
-    let untyped = Hints::default();
-    let hinted = order_hints();
-    let wsdl_path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/fixtures/orders.wsdl");
-    let wsdl = soapgate::wsdl::load(std::path::Path::new(wsdl_path)).expect("bench WSDL loads");
-    let op = wsdl.operation("GetOrders", None).expect("GetOrders");
-    let bound = Bound { wsdl: &wsdl, op };
-    for (label, target, samples) in SIZES {
-        let xml = soap_response(target);
-        for hints in [&untyped, &hinted] {
-            let res = parse(&xml, &limits, hints, true).expect("the generated response parses");
-            assert!(matches!(res.outcome, Outcome::Payload(_)), "not a payload");
-            let res = stream(&xml, &limits, hints, true).expect("the generated response parses");
-            assert!(matches!(res.outcome, Outcome::Payload(Some(_))), "not streamed");
-        }
-        let res = stream_typed(&xml, &limits, bound).expect("the generated response parses");
-        assert!(matches!(res.outcome, Outcome::Payload(Some(_))), "not streamed");
-        let mut group = c.benchmark_group(format!("xml_to_json/{label}"));
-        group.throughput(Throughput::Bytes(xml.len() as u64));
-        group.sample_size(samples);
-        group.bench_function("bare_quick_xml", |b| b.iter(|| bare_quick_xml(black_box(&xml))));
-        // The tree (`Value`): what routes with `select` or `includeHeader` build.
-        group.bench_function("untyped", |b| {
-            b.iter(|| parse(black_box(&xml), &limits, &untyped, true).expect("parses"))
-        });
-        group.bench_function("hinted", |b| {
-            b.iter(|| parse(black_box(&xml), &limits, &hinted, true).expect("parses"))
-        });
-        group.bench_function("typed_wsdl", |b| {
-            b.iter(|| parse_typed(black_box(&xml), &limits, bound).expect("parses"))
-        });
-        // Tree then text: the whole job before JSON was written while parsing.
-        group.bench_function("typed_wsdl_tree_text", |b| {
-            b.iter(|| {
-                match parse_typed(black_box(&xml), &limits, bound)
+/// One conversion of the document, by name.
+type Job<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
+/// Everything the XML -> JSON groups measure: the floor, the tree (`Value`: what routes with
+/// `select` or `includeHeader` build), the tree then its text (the whole job before JSON was
+/// written while parsing), and the JSON text written while parsing (the job of every other route).
+fn conversions<'a>(
+    xml: &'a [u8],
+    limits: &'a XmlLimits,
+    hints: [&'a Hints; 2],
+    bound: Bound<'a>,
+) -> Vec<Job<'a>> {
+    let [untyped, hinted] = hints;
+    vec![
+        ("bare_quick_xml", Box::new(move || bare_quick_xml(black_box(xml)))),
+        (
+            "untyped",
+            Box::new(move || {
+                drop(black_box(
+                    parse(black_box(xml), limits, untyped, true).expect("parses"),
+                ))
+            }),
+        ),
+        (
+            "hinted",
+            Box::new(move || {
+                drop(black_box(
+                    parse(black_box(xml), limits, hinted, true).expect("parses"),
+                ))
+            }),
+        ),
+        (
+            "typed_wsdl",
+            Box::new(move || {
+                drop(black_box(
+                    parse_typed(black_box(xml), limits, bound).expect("parses"),
+                ))
+            }),
+        ),
+        (
+            "typed_wsdl_tree_text",
+            Box::new(move || {
+                if let Outcome::Payload(v) = parse_typed(black_box(xml), limits, bound)
                     .expect("parses")
                     .outcome
                 {
-                    Outcome::Payload(v) => v.to_string(),
-                    Outcome::Fault(_) => String::new(),
+                    drop(black_box(v.to_string()));
                 }
-            })
-        });
-        // JSON text written while parsing: the whole job of every other route.
-        group.bench_function("untyped_stream", |b| {
-            b.iter(|| stream(black_box(&xml), &limits, &untyped, true).expect("parses"))
-        });
-        group.bench_function("typed_wsdl_stream", |b| {
-            b.iter(|| stream_typed(black_box(&xml), &limits, bound).expect("parses"))
-        });
+            }),
+        ),
+        (
+            "untyped_stream",
+            Box::new(move || {
+                drop(black_box(
+                    stream(black_box(xml), limits, untyped, true).expect("parses"),
+                ))
+            }),
+        ),
+        (
+            "typed_wsdl_stream",
+            Box::new(move || {
+                drop(black_box(
+                    stream_typed(black_box(xml), limits, bound).expect("parses"),
+                ))
+            }),
+        ),
+    ]
+}
+
+/// The document, its limits, hints and WSDL binding, checked to convert on every path.
+struct Fixture {
+    limits: XmlLimits,
+    untyped: Hints,
+    hinted: Hints,
+    wsdl: soapgate::wsdl::model::Wsdl,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let wsdl_path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/fixtures/orders.wsdl");
+        Fixture {
+            // The 1 MiB document has ~1,500 orders under one wrapper; the default child limit is 10,000.
+            limits: XmlLimits {
+                max_children: 1_000_000,
+                ..Default::default()
+            },
+            untyped: Hints::default(),
+            hinted: order_hints(),
+            wsdl: soapgate::wsdl::load(std::path::Path::new(wsdl_path)).expect("bench WSDL loads"),
+        }
+    }
+
+    fn bound(&self) -> Bound<'_> {
+        let op = self.wsdl.operation("GetOrders", None).expect("GetOrders");
+        Bound { wsdl: &self.wsdl, op }
+    }
+
+    fn check(&self, xml: &[u8]) {
+        let limits = &self.limits;
+        for hints in [&self.untyped, &self.hinted] {
+            let res = parse(xml, limits, hints, true).expect("the generated response parses");
+            assert!(matches!(res.outcome, Outcome::Payload(_)), "not a payload");
+            let res = stream(xml, limits, hints, true).expect("the generated response parses");
+            assert!(matches!(res.outcome, Outcome::Payload(Some(_))), "not streamed");
+        }
+        let res = stream_typed(xml, limits, self.bound()).expect("the generated response parses");
+        assert!(matches!(res.outcome, Outcome::Payload(Some(_))), "not streamed");
+    }
+}
+
+fn bench_xml_to_json(c: &mut Criterion) {
+    let fx = Fixture::new();
+    for (label, target, samples) in SIZES {
+        let xml = soap_response(target);
+        fx.check(&xml);
+        let mut group = c.benchmark_group(format!("xml_to_json/{label}"));
+        group.throughput(Throughput::Bytes(xml.len() as u64));
+        group.sample_size(samples);
+        for (name, job) in conversions(&xml, &fx.limits, [&fx.untyped, &fx.hinted], fx.bound()) {
+            group.bench_function(name, |b| b.iter(&job));
+        }
         group.finish();
+    }
+}
+
+/// `SOAPGATE_INTERLEAVE=ROUNDS`: the conversions again, interleaved instead of one after the other
+/// (criterion measures each function for seconds in turn, and a noisy minute then lands on one of
+/// them). Each round times every job for about 25 ms, in a rotating order; prints the median time
+/// per job, and the median, lowest and highest of the per-round ratios to the floor, as `crit`
+/// lines for bench/lib/report.py.
+fn interleaved(rounds: usize) {
+    let fx = Fixture::new();
+    for (label, target, _) in SIZES {
+        let xml = soap_response(target);
+        fx.check(&xml);
+        let jobs = conversions(&xml, &fx.limits, [&fx.untyped, &fx.hinted], fx.bound());
+        // Iterations per job and round: about 25 ms each.
+        let iters: Vec<u32> = jobs
+            .iter()
+            .map(|(_, job)| {
+                let t = std::time::Instant::now();
+                job();
+                (0.025 / t.elapsed().as_secs_f64().max(1e-7)).clamp(1.0, 100_000.0) as u32
+            })
+            .collect();
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); jobs.len()];
+        for round in 0..rounds {
+            for k in 0..jobs.len() {
+                let j = (k + round) % jobs.len();
+                let (_, job) = &jobs[j];
+                let t = std::time::Instant::now();
+                for _ in 0..iters[j] {
+                    job();
+                }
+                times[j].push(t.elapsed().as_secs_f64() * 1e6 / f64::from(iters[j]));
+            }
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let mut line = format!("crit\tsize={label}\trounds={rounds}");
+        for (j, (name, _)) in jobs.iter().enumerate() {
+            let _ = write!(line, "\t{name}_us={:.2}", median(times[j].clone()));
+            if j > 0 {
+                let mut r: Vec<f64> = times[0].iter().zip(&times[j]).map(|(b, t)| b / t).collect();
+                r.sort_by(f64::total_cmp);
+                let (lo, hi) = (r[0], r[r.len() - 1]);
+                let _ = write!(
+                    line,
+                    "\t{name}_ratio={:.3}\t{name}_ratio_range={lo:.3}-{hi:.3}",
+                    median(r)
+                );
+            }
+        }
+        println!("{line}");
     }
 }
 
@@ -257,4 +377,15 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bytes: usize, samples: us
 }
 
 criterion_group!(benches, bench_xml_to_json, bench_template_render);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(rounds) = std::env::var("SOAPGATE_INTERLEAVE")
+        .ok()
+        .and_then(|r| r.parse::<usize>().ok())
+    {
+        interleaved(rounds.max(1));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -30,6 +30,8 @@ struct Frame<C> {
     /// This object's keys are `spans[keys_from..]`, their text `names[names_from..]`.
     keys_from: usize,
     names_from: usize,
+    /// One bit per key by [`key_bit`]: a key whose bit is clear is new without a scan.
+    bloom: u64,
     /// The key of the last child element, and where its value starts.
     last: Option<usize>,
     last_start: usize,
@@ -51,6 +53,7 @@ impl<C> Frame<C> {
             object: false,
             keys_from: keys.0,
             names_from: keys.1,
+            bloom: 0,
             last: None,
             last_start: 0,
             open_array: false,
@@ -112,10 +115,13 @@ impl<'a, S: Shaper> JsonWriter<'a, S> {
             f.object = true;
         }
         let keys = self.spans.get(f.keys_from..).unwrap_or(&[]);
-        let seen = keys.iter().any(|&(a, b)| {
-            let n = self.names.get(a..b).unwrap_or("");
-            n.len() == prefix.len() + local.len() && n.starts_with(prefix) && n.ends_with(local)
-        });
+        let bit = key_bit(prefix, local);
+        let seen = f.bloom & bit != 0
+            && keys.iter().any(|&(a, b)| {
+                let n = self.names.get(a..b).unwrap_or("");
+                n.len() == prefix.len() + local.len() && n.starts_with(prefix) && n.ends_with(local)
+            });
+        f.bloom |= bit;
         if seen || keys.len() >= MAX_KEYS {
             self.gave_up = true;
             return None;
@@ -339,6 +345,14 @@ impl<S: Shaper> JsonWriter<'_, S> {
     }
 }
 
+/// A key's bit in [`Frame::bloom`]: from its length and last byte, which tell most sibling names
+/// apart.
+fn key_bit(prefix: &str, local: &str) -> u64 {
+    let len = prefix.len() + local.len();
+    let last = local.as_bytes().last().copied().unwrap_or(0) as usize;
+    1 << ((len * 7 + last) % 64)
+}
+
 fn is_blank_string(json: &[u8]) -> bool {
     serde_json::from_slice::<String>(json).is_ok_and(|s| s.trim().is_empty())
 }
@@ -366,29 +380,40 @@ fn write_str(out: &mut Vec<u8>, prefix: &str, s: &str) {
     out.push(b'"');
 }
 
+/// The escape of each byte in a JSON string: 0 for none, `u` for `\u00XX`, else the letter after `\`.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t
+};
+
 fn escape_into(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     let mut run = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => &[],
-            _ => continue,
-        };
+        let esc = ESCAPE[usize::from(b)];
+        if esc == 0 {
+            continue;
+        }
         out.extend_from_slice(bytes.get(run..i).unwrap_or(&[]));
-        if esc.is_empty() {
-            out.extend_from_slice(b"\\u00");
+        out.push(b'\\');
+        out.push(esc);
+        if esc == b'u' {
+            out.extend_from_slice(b"00");
             out.push(HEX[usize::from(b >> 4)]);
             out.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            out.extend_from_slice(esc);
         }
         run = i + 1;
     }

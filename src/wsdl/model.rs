@@ -6,6 +6,9 @@
 use crate::soap::SoapVersion;
 use std::collections::HashMap;
 
+/// A map from local names with foldhash's fast hasher.
+pub type NameIndex = HashMap<String, usize, foldhash::fast::RandomState>;
+
 /// Index of an [`ElementDecl`] in [`Schema::elements`].
 pub type ElementId = usize;
 /// Index of a [`TypeDef`] in [`Schema::types`].
@@ -198,8 +201,9 @@ pub struct ComplexType {
     pub content: Content,
     /// Effective child elements in document order, base type's first (for rendering and OpenAPI).
     pub children: Vec<Child>,
-    /// Local name -> index in `children` (for conversion and validation).
-    pub child_index: HashMap<String, usize>,
+    /// Local name -> index in `children` (for conversion and validation): looked up once per
+    /// response element, so with a fast hasher (the keys come from the WSDL, not from traffic).
+    pub child_index: NameIndex,
     pub attributes: Vec<AttributeDecl>,
     /// `xs:any` appears in the content model: unknown children are allowed.
     pub open: bool,

@@ -4,7 +4,6 @@ use crate::wsdl::model::{
     AttributeDecl, Builtin, Child, ComplexType, Content, Derivation, ElementDecl, ElementId, MaxOccurs,
     Message, Part, PartKind, Particle, QName, Schema, SimpleType, TypeDef, TypeId, TypeRef, Use,
 };
-use std::collections::HashMap;
 
 pub(crate) const T: &str = "urn:t";
 pub(crate) const X: &str = "urn:x";
@@ -106,7 +105,7 @@ impl Fx {
             mixed: false,
             content: Content::Empty,
             children: Vec::new(),
-            child_index: HashMap::new(),
+            child_index: Default::default(),
             attributes,
             open: false,
             any_attribute: false,

@@ -395,7 +395,7 @@ pub(super) fn empty_complex(name: Option<QName>) -> ComplexType {
         mixed: false,
         content: Content::Empty,
         children: Vec::new(),
-        child_index: HashMap::new(),
+        child_index: Default::default(),
         attributes: Vec::new(),
         open: false,
         any_attribute: false,

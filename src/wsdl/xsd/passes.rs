@@ -428,7 +428,7 @@ fn finish_complex(schema: &mut Schema) {
         let Some(ct) = complex_of(schema, id) else {
             continue;
         };
-        let mut index = HashMap::new();
+        let mut index = crate::wsdl::model::NameIndex::default();
         for (i, child) in ct.children.iter().enumerate() {
             let Some(e) = schema.elements.get(child.element) else {
                 continue;
