@@ -32,8 +32,9 @@
 #   OWN_RATE=1         1: also run A and D at LATENCY_FRACTION x D's own saturation (the added
 #                      latency at a load D can carry; B's half-load may be beyond D's saturation)
 #   MEM_REQUESTS=3     sequential 10 MiB requests per route in the memory probe
-#   CRITERION=0        1: also run `cargo bench --bench mediation` (xml_to_json) for the
-#                      conversion-vs-bare-quick-xml target (adds a few minutes)
+#   CRITERION=0        1: also measure the conversion-vs-bare-quick-xml target: the mediation
+#                      bench's conversions interleaved round by round (SOAPGATE_INTERLEAVE=15,
+#                      about 3 min with its build); per-function criterion runs: benches/README.md
 #   SKIP_BUILD=0       1: use the existing target/release/soapgate
 #   SKIP_INSTALL=0     1: never apt-get/npm/cargo install (fail if something is missing)
 #   KEEP_WORK=0        1: keep bench/.work/<timestamp>/ (configs, logs, raw outputs) after success
@@ -415,12 +416,13 @@ for route in c t; do
     tail -1 "$RAW" | sed 's/^/  /' >&2
 done
 
-# ---------------------------------------------------------------- optional: criterion conversion ratio
+# ---------------------------------------------------------------- optional: conversion ratio
 if [ "$CRITERION" = 1 ]; then
-    log "cargo bench --bench mediation xml_to_json (criterion)"
-    (cd "$ROOT" && cargo bench --bench mediation -- --warm-up-time 1 --measurement-time 5 xml_to_json >"$WORK/criterion.log" 2>&1) \
-        && python3 "$BENCH/lib/parse.py" criterion "$ROOT/target/criterion" >>"$RAW" \
-        || log "criterion run failed, see $WORK/criterion.log"
+    # Interleaved rounds, not criterion's one-function-at-a-time: a noisy minute on a shared
+    # machine would otherwise land on one side of the ratio.
+    log "conversion vs bare quick-xml (benches/mediation.rs, SOAPGATE_INTERLEAVE=15)"
+    (cd "$ROOT" && SOAPGATE_INTERLEAVE=15 cargo bench --bench mediation 2>"$WORK/criterion.log" | grep '^crit' >>"$RAW") \
+        || log "conversion bench failed, see $WORK/criterion.log"
 fi
 
 # ---------------------------------------------------------------- report

@@ -3,10 +3,8 @@
 
   parse.py wrk OUT round size scenario server_ticks backend_ticks clk_tck
   parse.py lat|latd OUT round size scenario server_ticks rate clk_tck peak_kib
-  parse.py criterion TARGET/criterion
 """
 import json
-import os
 import re
 import sys
 
@@ -57,27 +55,11 @@ def oha(kind, out, rnd, size, scen, ticks, rate, clk, peak):
                cpu_us=f"{int(ticks) * 1e6 / int(clk) / max(total, 1):.1f}", peak_kib=peak))
 
 
-def criterion(root):
-    for size in ("1KiB", "1MiB"):
-        vals = {}
-        for fn in ("bare_quick_xml", "untyped", "typed_wsdl", "typed_wsdl_tree_text",
-                   "untyped_stream", "typed_wsdl_stream"):
-            # criterion writes group "xml_to_json/1KiB" to the folder xml_to_json_1KiB
-            p = os.path.join(root, "xml_to_json_" + size, fn, "new", "estimates.json")
-            if not os.path.exists(p):
-                continue
-            vals[fn] = json.load(open(p))["mean"]["point_estimate"] / 1000.0  # ns -> µs
-        if "bare_quick_xml" in vals:
-            print(line("crit", size=size, **{k + "_us": f"{v:.2f}" for k, v in vals.items()}))
-
-
 if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "wrk":
         wrk(*sys.argv[2:9])
     elif kind in ("lat", "latd"):
         oha(kind, *sys.argv[2:10])
-    elif kind == "criterion":
-        criterion(sys.argv[2])
     else:
         sys.exit("unknown kind " + kind)

@@ -432,46 +432,70 @@ pub(super) fn type_error(path: &str, ty: Option<ScalarType>) -> GatewayError {
 fn typed(text: String, ty: Option<ScalarType>) -> Option<Value> {
     match ty.filter(|t| *t != ScalarType::String) {
         None => Some(Value::String(text)),
-        Some(ty) => typed_str(&text, ty),
+        Some(ty) => scalar_of(&text, ty).map(Scalar::into_value),
+    }
+}
+
+/// A typed text value; text that stays text is borrowed, so writing it needs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Text(&'a str),
+}
+
+impl Scalar<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Int(i) => Value::Number(i.into()),
+            Scalar::UInt(u) => Value::Number(u.into()),
+            Scalar::Float(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+            Scalar::Text(t) => Value::String(t.to_string()),
+        }
     }
 }
 
 /// [`typed`] for a type other than `String`, from borrowed text.
-pub(super) fn typed_str(text: &str, ty: ScalarType) -> Option<Value> {
+pub(super) fn scalar_of(text: &str, ty: ScalarType) -> Option<Scalar<'_>> {
     let t = text.trim();
     if t.is_empty() {
-        return Some(Value::Null);
+        return Some(Scalar::Null);
     }
     match ty {
         ScalarType::Boolean => match t {
-            "true" | "1" => Some(Value::Bool(true)),
-            "false" | "0" => Some(Value::Bool(false)),
+            "true" | "1" => Some(Scalar::Bool(true)),
+            "false" | "0" => Some(Scalar::Bool(false)),
             _ => None,
         },
         ScalarType::Integer => integer(t),
         ScalarType::Number => number(t),
-        ScalarType::Decimal => is_decimal(t).then(|| Value::String(t.to_string())),
-        ScalarType::String => Some(Value::String(text.to_string())),
+        ScalarType::Decimal => is_decimal(t).then_some(Scalar::Text(t)),
+        ScalarType::String => Some(Scalar::Text(text)),
     }
 }
 
-fn integer(t: &str) -> Option<Value> {
+fn integer(t: &str) -> Option<Scalar<'_>> {
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let t = t.strip_prefix('+').unwrap_or(t);
     if let Ok(i) = t.parse::<i64>() {
-        return Some(Value::Number(i.into()));
+        return Some(Scalar::Int(i));
     }
     if let Ok(u) = t.parse::<u64>() {
-        return Some(Value::Number(u.into()));
+        return Some(Scalar::UInt(u));
     }
     // Does not fit 64 bits: keep every digit as a string rather than round it.
-    Some(Value::String(t.to_string()))
+    Some(Scalar::Text(t))
 }
 
-fn number(t: &str) -> Option<Value> {
+fn number(t: &str) -> Option<Scalar<'_>> {
     if !is_decimal(t) && !t.contains(['e', 'E']) {
         return None;
     }
@@ -486,12 +510,12 @@ fn number(t: &str) -> Option<Value> {
     }
     if significant > 15 && !t.contains(['e', 'E']) {
         // More digits than an f64 holds exactly: keep them.
-        return Some(Value::String(t.to_string()));
+        return Some(Scalar::Text(t));
     }
     if f.fract() == 0.0 && f.abs() < 9.0e15 && !t.contains(['.', 'e', 'E']) {
-        return Some(Value::Number((f as i64).into()));
+        return Some(Scalar::Int(f as i64));
     }
-    Number::from_f64(f).map(Value::Number)
+    Some(Scalar::Float(f))
 }
 
 fn is_decimal(t: &str) -> bool {

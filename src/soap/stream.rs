@@ -11,11 +11,10 @@
 //! - two attributes with the same local name (the tree keeps the last),
 //! - an object with more than [`MAX_KEYS`] distinct keys (duplicates are found by a linear scan).
 
-use super::convert::{limit, type_error, typed_str, unbalanced, ScalarType, Shaper, Sink};
+use super::convert::{limit, scalar_of, type_error, unbalanced, Scalar, ScalarType, Shaper, Sink};
 use super::parse::XmlLimits;
 use crate::error::GatewayError;
 use bytes::Bytes;
-use serde_json::Value;
 
 /// Distinct keys one object may have before the writer hands over to the `Value` path.
 pub const MAX_KEYS: usize = 64;
@@ -363,11 +362,16 @@ fn write_typed(out: &mut Vec<u8>, text: &str, ty: Option<ScalarType>) -> Option<
         write_str(out, "", text);
         return Some(());
     };
-    match typed_str(text, ty)? {
-        Value::String(s) => write_str(out, "", &s),
-        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
-        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
-        _ => out.extend_from_slice(b"null"),
+    match scalar_of(text, ty)? {
+        Scalar::Null => out.extend_from_slice(b"null"),
+        Scalar::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Scalar::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+        Scalar::UInt(u) => out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes()),
+        Scalar::Float(f) => match serde_json::Number::from_f64(f) {
+            Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        },
+        Scalar::Text(t) => write_str(out, "", t),
     }
     Some(())
 }
