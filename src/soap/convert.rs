@@ -314,7 +314,6 @@ impl<S: Shaper> Sink for Converter<'_, S> {
         Ok(())
     }
 
-    /// Applies `xsi:type` to the open element.
     fn retype(&mut self, ns: Option<&[u8]>, local: &str) {
         if let Some(Frame {
             ctx: Some(c), obj, ..
@@ -327,7 +326,6 @@ impl<S: Shaper> Sink for Converter<'_, S> {
         }
     }
 
-    /// Adds an attribute (by local name) to the open element.
     fn attribute(&mut self, local: &str, value: &str) -> Result<(), GatewayError> {
         let Some(f) = self.stack.last_mut() else {
             return Ok(());
@@ -340,14 +338,12 @@ impl<S: Shaper> Sink for Converter<'_, S> {
         Ok(())
     }
 
-    /// Marks the open element `xsi:nil="true"`.
     fn nil(&mut self) {
         if let Some(f) = self.stack.last_mut() {
             f.nil = true;
         }
     }
 
-    /// Appends character data to the open element.
     fn text(&mut self, s: &str) -> Result<(), GatewayError> {
         let f = self.stack.last_mut().ok_or_else(unbalanced)?;
         if f.text.len() + s.len() > self.limits.max_text {
@@ -357,7 +353,6 @@ impl<S: Shaper> Sink for Converter<'_, S> {
         Ok(())
     }
 
-    /// Closes the open element and attaches its value to the parent.
     fn end(&mut self) -> Result<(), GatewayError> {
         if self.stack.len() < 2 {
             return Err(unbalanced());

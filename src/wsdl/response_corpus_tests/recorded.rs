@@ -61,8 +61,15 @@ fn converted(cassette: &str) -> Option<Value> {
         "{cassette} does not call {op_name}"
     );
     let xml = std::fs::read(dir.join(format!("{cassette}.0.response.xml"))).expect("response");
-    match convert(&wsdl, op, &xml).expect("converts").outcome {
-        Outcome::Payload(v) => Some(v),
+    let converted = convert(&wsdl, op, &xml).expect("converts");
+    match converted.response.outcome {
+        Outcome::Payload(v) => {
+            assert!(
+                converted.streamed,
+                "{cassette}: the JSON writer handed over to the tree"
+            );
+            Some(v)
+        }
         Outcome::Fault(f) => panic!("{cassette}: unexpected fault {f:?}"),
     }
 }
