@@ -205,21 +205,16 @@ def main():
             target(f"D ≥ 10× E throughput ({size})", f"{fmt(m, 2)}×", m >= 10 if m == m else None)
     if crit:
         for size, r in crit.items():
-            bare = float(r["bare_quick_xml_us"])
             kinds = (("untyped_stream", "schema-less, JSON text written while parsing"),
                      ("typed_wsdl_stream", "typed, JSON text written while parsing"),
                      ("untyped", "schema-less tree, routes with select/includeHeader"),
                      ("typed_wsdl", "typed tree, routes with select/includeHeader"))
             for fn, what in kinds:
-                if fn + "_ratio" in r:
-                    # interleaved rounds: the median of the per-round ratios, and their range
-                    x = float(r[fn + "_ratio"])
-                    value = f"{x:.2f}× (rounds {r[fn + '_ratio_range'].replace('-', '–')})"
-                elif fn + "_us" in r:
-                    x = bare / float(r[fn + "_us"])
-                    value = f"{x:.2f}×"
-                else:
+                if fn + "_ratio" not in r:
                     continue
+                # interleaved rounds: the median of the per-round ratios, and their range
+                x = float(r[fn + "_ratio"])
+                value = f"{x:.2f}× (rounds {r[fn + '_ratio_range'].replace('-', '–')})"
                 target(f"conversion ({what}) ≥ 0.5× bare quick-xml, {size}", value, x >= 0.5)
     else:
         target("conversion ≥ 0.5× bare quick-xml loop", "not run here (CRITERION=1, or benches/README.md)", None)

@@ -97,12 +97,8 @@ pub fn parse(
     hints: &Hints,
     unwrap: bool,
 ) -> Result<SoapResponse, GatewayError> {
-    let shapers = Shapers {
-        body: Converter::new(PathShaper::new(hints, unwrap), limits),
-        header: plain_shaper(),
-        fault: plain_shaper(),
-    };
-    parse_with(bytes, limits, shapers, unwrap)
+    let body = Converter::new(PathShaper::new(hints, unwrap), limits);
+    parse_schemaless(bytes, limits, body, unwrap)
 }
 
 /// Like [`parse`], writing the payload as JSON text while parsing, without building a `Value`:
@@ -114,8 +110,19 @@ pub fn stream(
     hints: &Hints,
     unwrap: bool,
 ) -> Result<SoapResponse<Option<Bytes>>, GatewayError> {
+    let body = JsonWriter::new(PathShaper::new(hints, unwrap), limits, bytes.len());
+    parse_schemaless(bytes, limits, body, unwrap)
+}
+
+/// [`parse_with`] a payload sink, and Header blocks and Faults by the plain convention.
+fn parse_schemaless<P: Sink>(
+    bytes: &[u8],
+    limits: &XmlLimits,
+    body: P,
+    unwrap: bool,
+) -> Result<SoapResponse<P::Output>, GatewayError> {
     let shapers = Shapers {
-        body: JsonWriter::new(PathShaper::new(hints, unwrap), limits, bytes.len()),
+        body,
         header: plain_shaper(),
         fault: plain_shaper(),
     };
@@ -337,10 +344,7 @@ impl<'h, P: Sink, H: Shaper, F: Shaper> State<'h, P, H, F> {
 
     /// The payload sink gave up: the parse ends here with what it says.
     fn handed_over(&mut self) -> Option<Result<SoapResponse<P::Output>, GatewayError>> {
-        let Section::Body(BodyState::Payload(p)) = &self.section else {
-            return None;
-        };
-        if !p.handed_over() {
+        if !matches!(&self.section, Section::Body(BodyState::Payload(p)) if p.handed_over()) {
             return None;
         }
         let Section::Body(BodyState::Payload(p)) = std::mem::replace(&mut self.section, Section::None) else {

@@ -38,14 +38,12 @@ struct Frame<C> {
     open_array: bool,
     /// This element's text is `texts[text_from..]` (its children's text is gone when they close).
     text_from: usize,
-    /// This element's own key, in its parent's keys.
-    key: usize,
     nil: bool,
     children: usize,
 }
 
 impl<C> Frame<C> {
-    fn new(ctx: Option<C>, start: usize, keys: (usize, usize), text_from: usize, key: usize) -> Self {
+    fn new(ctx: Option<C>, start: usize, keys: (usize, usize), text_from: usize) -> Self {
         Frame {
             ctx,
             start,
@@ -57,7 +55,6 @@ impl<C> Frame<C> {
             last_start: 0,
             open_array: false,
             text_from,
-            key,
             nil: false,
             children: 0,
         }
@@ -84,7 +81,7 @@ impl<'a, S: Shaper> JsonWriter<'a, S> {
     pub fn new(shaper: S, limits: &'a XmlLimits, size: usize) -> JsonWriter<'a, S> {
         let mut out = Vec::with_capacity(size.saturating_add(64));
         out.push(b'{');
-        let mut root = Frame::new(None, 0, (0, 0), 0, 0);
+        let mut root = Frame::new(None, 0, (0, 0), 0);
         root.object = true;
         JsonWriter {
             shaper,
@@ -137,12 +134,18 @@ impl<'a, S: Shaper> JsonWriter<'a, S> {
         Some(self.spans.len() - 1)
     }
 
-    /// Writes an element's text as the scalar its shaper types it as.
-    fn scalar(&mut self, ctx: &S::Ctx, key: usize, text_from: usize) -> Result<(), GatewayError> {
+    /// Writes the text of the element just closed as the scalar its shaper types it as.
+    fn scalar(&mut self, ctx: &S::Ctx, text_from: usize) -> Result<(), GatewayError> {
         let ty = self.shaper.scalar(ctx);
         let text = self.texts.get(text_from..).unwrap_or("");
         if write_typed(&mut self.out, text, ty).is_none() {
-            return Err(type_error(&self.shaper.describe(ctx, self.name(key)), ty));
+            // Its key is its parent's last one (it is popped already).
+            let key = self
+                .stack
+                .last()
+                .and_then(|p| p.last)
+                .map_or("", |i| self.name(i));
+            return Err(type_error(&self.shaper.describe(ctx, key), ty));
         }
         Ok(())
     }
@@ -176,7 +179,7 @@ impl<'a, S: Shaper> JsonWriter<'a, S> {
                 self.out.push(b',');
             }
             self.out.extend_from_slice(b"\"#text\":");
-            self.scalar(ctx, f.key, f.text_from)?;
+            self.scalar(ctx, f.text_from)?;
         }
         self.out.push(b'}');
         Ok(())
@@ -199,14 +202,13 @@ impl<S: Shaper> Sink for JsonWriter<'_, S> {
         let repeat = parent
             .last
             .filter(|&i| self.spans.get(i).and_then(|&(a, b)| self.names.get(a..b)) == Some(local));
-        let key = if let Some(key) = repeat {
+        if repeat.is_some() {
             // The same name again: one more item of the array (made one now if it was not).
             if !parent.open_array {
                 self.out.insert(parent.last_start, b'[');
                 parent.open_array = true;
             }
             self.out.push(b',');
-            key
         } else {
             if parent.open_array {
                 self.out.push(b']');
@@ -224,10 +226,9 @@ impl<S: Shaper> Sink for JsonWriter<'_, S> {
                 self.out.push(b'[');
                 parent.open_array = true;
             }
-            key
-        };
+        }
         let keys = (self.spans.len(), self.names.len());
-        let f = Frame::new(Some(ctx), self.out.len(), keys, self.texts.len(), key);
+        let f = Frame::new(Some(ctx), self.out.len(), keys, self.texts.len());
         self.stack.push(f);
         Ok(())
     }
@@ -293,7 +294,7 @@ impl<S: Shaper> Sink for JsonWriter<'_, S> {
         } else if f.object || self.shaper.object(ctx) || self.forces_arrays(ctx) {
             self.close_object(&f, ctx)
         } else {
-            self.scalar(ctx, f.key, f.text_from)
+            self.scalar(ctx, f.text_from)
         };
         self.shaper.leave(ctx);
         self.texts.truncate(f.text_from);
