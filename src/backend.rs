@@ -23,6 +23,8 @@ pub struct BackendSpec {
     pub namespace: Option<String>,
     /// What soapgate presents to the backend (`backend.credentials`).
     pub credentials: Option<Credentials>,
+    /// How https URLs are trusted and which client certificate they are shown (`backend.tls`).
+    pub tls: crate::tls::ClientTls,
     /// One circuit breaker per URL.
     breakers: Vec<Breaker>,
     next: AtomicUsize,
@@ -70,18 +72,12 @@ impl BackendSpec {
         }
         for (i, u) in raw.urls.iter().enumerate() {
             match u.parse::<awc::http::Uri>() {
-                Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {}
-                Ok(uri) if uri.scheme_str() == Some("https") => d.error(
-                    file,
-                    &format!("backend.urls[{i}]"),
-                    "https backends need TLS, which this build does not include",
-                    "use an http:// URL or a TLS-terminating sidecar",
-                ),
+                Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {}
                 _ => d.error(
                     file,
                     &format!("backend.urls[{i}]"),
-                    format!("`{u}` is not an absolute http URL"),
-                    "write a URL such as http://127.0.0.1:9001/Service",
+                    format!("`{u}` is not an absolute http(s) URL"),
+                    "write a URL such as https://legacy.internal/Service",
                 ),
             }
         }
@@ -104,7 +100,30 @@ impl BackendSpec {
             .credentials
             .as_ref()
             .and_then(|c| Credentials::build(&c.0, base, file, timeout, d));
+        let tls = crate::tls::ClientTls::build(
+            raw.tls.as_ref(),
+            crate::tls::At {
+                file,
+                key: "backend.tls",
+                base,
+            },
+            d,
+        );
+        if raw.tls.is_some()
+            && !raw
+                .urls
+                .iter()
+                .any(|u| u.to_ascii_lowercase().starts_with("https://"))
+        {
+            d.error(
+                file,
+                "backend.tls",
+                "`tls` is set but no backend URL is https",
+                "use https:// URLs, or remove `tls`",
+            );
+        }
         BackendSpec {
+            tls,
             urls: raw.urls.clone(),
             version,
             timeout,
@@ -153,91 +172,9 @@ impl BackendSpec {
     }
 }
 
-/// How long a pooled backend connection may stay idle before it is closed.
-pub const POOL_IDLE: Duration = Duration::from_secs(30);
-
-/// Builds the per-worker client: pooled keep-alive connections, connect timeout, no redirects.
-pub fn client(s: &Settings) -> awc::Client {
-    client_with(s.backend_connect_timeout, s.backend_total_timeout)
-}
-
-fn client_with(connect: Duration, total: Duration) -> awc::Client {
-    let connector = awc::Connector::new()
-        .timeout(connect)
-        .conn_keep_alive(POOL_IDLE)
-        .conn_lifetime(Duration::from_secs(300));
-    awc::Client::builder()
-        .connector(connector)
-        .disable_redirects()
-        .no_default_headers()
-        .timeout(total)
-        .finish()
-}
-
-/// A worker's backend client. awc closes an idle pooled connection only when the pool is next
-/// used, so after a burst the pool's sockets (up to its limit, per backend) would stay open, in
-/// CLOSE_WAIT once the backend times them out, for as long as no request comes (THREATS.md E5).
-/// [`WorkerClient::sweep`] replaces a client unused for [`POOL_IDLE`] with a fresh one: the old
-/// pool closes its connections as soon as the last request holding it finishes.
-pub struct WorkerClient {
-    connect: Duration,
-    total: Duration,
-    client: std::cell::RefCell<awc::Client>,
-    /// The last request's time; `None` while the pool is a fresh, empty one.
-    last_used: std::cell::Cell<Option<std::time::Instant>>,
-}
-
-impl WorkerClient {
-    pub fn new(connect: Duration, total: Duration) -> WorkerClient {
-        WorkerClient {
-            connect,
-            total,
-            client: std::cell::RefCell::new(client_with(connect, total)),
-            last_used: std::cell::Cell::new(None),
-        }
-    }
-
-    /// The client for one request (a cheap handle on the worker's pool).
-    pub fn get(&self) -> awc::Client {
-        self.last_used.set(Some(std::time::Instant::now()));
-        self.client.borrow().clone()
-    }
-
-    /// Drops the pool when it was not used for `idle`; true when it did.
-    pub fn sweep(&self, idle: Duration) -> bool {
-        match self.last_used.get() {
-            Some(t) if t.elapsed() >= idle => {
-                *self.client.borrow_mut() = client_with(self.connect, self.total);
-                self.last_used.set(None);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Runs [`WorkerClient::sweep`] on the current worker every `POOL_IDLE / 2` until the worker
-    /// (the last strong reference) goes away.
-    pub fn spawn_sweeper(this: &std::sync::Arc<WorkerClient>) {
-        let weak = std::sync::Arc::downgrade(this);
-        actix_rt::spawn(async move {
-            let mut tick = actix_rt::time::interval(POOL_IDLE / 2);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                match weak.upgrade() {
-                    Some(c) => {
-                        c.sweep(POOL_IDLE);
-                    }
-                    None => break,
-                }
-            }
-        });
-    }
-}
-
 /// Sends the envelope; fails over to the next URL only on connect errors (nothing was sent).
 pub async fn call(
-    client: &awc::Client,
+    out: &crate::outbound::Outbound,
     spec: &BackendSpec,
     env: &Envelope,
     correlation_id: &str,
@@ -245,10 +182,12 @@ pub async fn call(
 ) -> Result<BackendReply, GatewayError> {
     // Credentials first (a token may need fetching): without them nothing is sent.
     let authorization = match &spec.credentials {
-        Some(c) => c.authorization(client).await?,
+        Some(c) => c.authorization(out).await?,
         None => None,
     };
+    let client = out.get(&spec.tls);
     let mut last = String::from("no backend URL");
+    let mut failed = Failed::Connect;
     let mut open_for: Option<Duration> = None;
     for i in spec.rotation() {
         let url = spec.urls[i].as_str();
@@ -262,8 +201,11 @@ pub async fn call(
                 b.record(ok, url, Instant::now());
             }
         };
+        failed = Failed::Connect;
+        let https = url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"));
         let attempt = send_one(
-            client,
+            https,
+            &client,
             spec,
             i,
             env,
@@ -281,6 +223,21 @@ pub async fn call(
                 tracing::warn!(backend = url, error = %e, "backend connect failed, trying the next URL");
                 last = format!("{url}: {e}");
             }
+            Ok(Err(Attempt::Tls(class, e))) => {
+                judge(false);
+                tracing::warn!(backend = url, tls_failure = class.as_str(), error = %e, "backend TLS handshake failed, trying the next URL");
+                last = format!("{url}: {}: {e}", class.as_str());
+                failed = Failed::Tls;
+            }
+            Ok(Err(Attempt::HandshakeTimeout)) => {
+                judge(false);
+                tracing::warn!(
+                    backend = url,
+                    "backend connect or TLS handshake timed out, trying the next URL"
+                );
+                last = format!("{url}: connect or TLS handshake timed out");
+                failed = Failed::Timeout;
+            }
             Ok(Err(Attempt::Failed(e))) => {
                 judge(false);
                 return Err(e);
@@ -297,18 +254,37 @@ pub async fn call(
             }
         }
     }
-    match open_for {
-        Some(wait) if last == "no backend URL" => Err(GatewayError::CircuitOpen(wait.as_secs().max(1))),
-        _ => Err(GatewayError::UpstreamUnavailable(last)),
+    match (open_for, failed) {
+        (Some(wait), _) if last == "no backend URL" => Err(GatewayError::CircuitOpen(wait.as_secs().max(1))),
+        (_, Failed::Tls) => Err(GatewayError::UpstreamTls(last)),
+        (_, Failed::Timeout) => Err(GatewayError::UpstreamTimeout(spec.timeout.as_millis())),
+        (_, Failed::Connect) => Err(GatewayError::UpstreamUnavailable(last)),
     }
 }
 
+/// How the last URL tried failed before anything was sent.
+#[derive(Clone, Copy)]
+enum Failed {
+    Connect,
+    Tls,
+    Timeout,
+}
+
 enum Attempt {
+    /// Nothing was sent: TCP connect failed.
     Connect(String),
+    /// Nothing was sent: the TLS handshake failed (or the request was refused on the connection
+    /// for the client certificate).
+    Tls(crate::tls::TlsFailure, String),
+    /// Nothing was sent: the TCP connect or TLS handshake of an https URL timed out (awc reports
+    /// both alike).
+    HandshakeTimeout,
     Failed(GatewayError),
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn send_one(
+    https: bool,
     client: &awc::Client,
     spec: &BackendSpec,
     i: usize,
@@ -336,7 +312,7 @@ async fn send_one(
     let mut resp = req
         .send_body(env.body.clone())
         .await
-        .map_err(|e| send_error(e, spec.timeout))?;
+        .map_err(|e| send_error(e, https, spec.timeout))?;
     if !reuse {
         spec.learn_reuse(i, resp.version(), resp.headers());
     }
@@ -399,8 +375,12 @@ where
     Ok(buf.freeze())
 }
 
-fn send_error(e: SendRequestError, timeout: Duration) -> Attempt {
+fn send_error(e: SendRequestError, https: bool, timeout: Duration) -> Attempt {
+    if let Some(class) = tls_failure(&e) {
+        return Attempt::Tls(class, e.to_string());
+    }
     match e {
+        SendRequestError::Connect(ConnectError::Timeout) if https => Attempt::HandshakeTimeout,
         SendRequestError::Connect(ConnectError::Timeout) => Attempt::Connect("connect timeout".into()),
         // The request went out on a connection the server then closed: not safe to resend.
         SendRequestError::Connect(ConnectError::Disconnected) => Attempt::Failed(
@@ -409,6 +389,19 @@ fn send_error(e: SendRequestError, timeout: Duration) -> Attempt {
         SendRequestError::Connect(c) => Attempt::Connect(c.to_string()),
         SendRequestError::Timeout => Attempt::Failed(GatewayError::UpstreamTimeout(timeout.as_millis())),
         other => Attempt::Failed(GatewayError::UpstreamProtocol(other.to_string())),
+    }
+}
+
+/// The TLS failure behind a send error, if one is: a failed handshake, or an alert the server sent
+/// once it had read the request (TLS 1.3 servers refuse a client certificate after the client's
+/// side of the handshake is done; nothing was processed).
+fn tls_failure(e: &SendRequestError) -> Option<crate::tls::TlsFailure> {
+    use crate::tls::TlsFailure;
+    match e {
+        SendRequestError::Connect(ConnectError::Io(io)) => TlsFailure::of_io(io),
+        SendRequestError::Send(io) => TlsFailure::of_io(io),
+        SendRequestError::Response(actix_http::error::ParseError::Io(io)) => TlsFailure::of_io(io),
+        _ => None,
     }
 }
 
@@ -445,27 +438,4 @@ pub(crate) fn one_connection_server(body: &'static str) -> (String, std::sync::m
         let _ = closed_tx.send(());
     });
     (url, closed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[actix_rt::test]
-    async fn sweep_closes_the_idle_pool_and_only_once() {
-        let (url, closed) = one_connection_server("{}");
-        let clients = WorkerClient::new(Duration::from_secs(2), Duration::from_secs(5));
-        let mut res = clients.get().get(&url).send().await.expect("send");
-        assert_eq!(res.body().await.expect("body").as_ref(), b"{}");
-        drop(res);
-        // Used just now: not swept, and the pooled connection stays open.
-        assert!(!clients.sweep(Duration::from_secs(60)));
-        assert!(closed.recv_timeout(Duration::from_millis(300)).is_err());
-        assert!(clients.sweep(Duration::ZERO));
-        closed
-            .recv_timeout(Duration::from_secs(5))
-            .expect("the swept pool closes its connection");
-        // The fresh pool is not replaced again until it has been used.
-        assert!(!clients.sweep(Duration::ZERO));
-    }
 }

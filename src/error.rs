@@ -47,6 +47,8 @@ pub enum GatewayError {
     TemplateFailed(String),
     #[error("the backend could not be reached")]
     UpstreamUnavailable(String),
+    #[error("the TLS connection to the backend failed")]
+    UpstreamTls(String),
     #[error("the backend did not answer within {0} ms")]
     UpstreamTimeout(u128),
     #[error("the backend answered with a redirect, which is never followed")]
@@ -141,6 +143,7 @@ impl GatewayError {
             E::TemplateInput(_) => row(400, "TEMPLATE_INPUT", "Request value cannot be rendered"),
             E::TemplateFailed(_) => row(500, "TEMPLATE_FAILED", "Request template failed"),
             E::UpstreamUnavailable(_) => row(502, "UPSTREAM_UNAVAILABLE", "Backend unavailable"),
+            E::UpstreamTls(_) => row(502, "UPSTREAM_TLS", "Backend TLS failure"),
             E::UpstreamTimeout(_) => row(504, "UPSTREAM_TIMEOUT", "Backend timeout"),
             E::UpstreamRedirect => row(502, "UPSTREAM_REDIRECT", "Backend redirect refused"),
             E::UpstreamStatus(_) => row(502, "UPSTREAM_STATUS", "Bad backend status"),
@@ -205,6 +208,7 @@ impl GatewayError {
             E::TemplateFailed(_) => "The request could not be translated for the backend.".into(),
             E::UpstreamUnavailable(_) => "The backend service could not be reached.".into(),
             E::UpstreamProtocol(_) => "The backend broke the HTTP exchange.".into(),
+            E::UpstreamTls(_) => "The secure connection to the backend service failed.".into(),
             E::Internal(_) => "An internal error occurred.".into(),
             other => {
                 let mut s = other.to_string();
@@ -227,6 +231,7 @@ impl GatewayError {
             E::TemplateFailed(s)
             | E::UpstreamUnavailable(s)
             | E::UpstreamProtocol(s)
+            | E::UpstreamTls(s)
             | E::BackendCredentials(s)
             | E::RateLimitUnavailable(s) => {
                 format!("{self}: {s}")

@@ -49,12 +49,13 @@ impl Gateway {
     pub fn spawn_key_refresh(self: &Arc<Self>) {
         let weak = Arc::downgrade(self);
         actix_rt::spawn(async move {
-            let client = crate::oauth_http::idp_client(Duration::from_secs(2));
+            let out = crate::outbound::Outbound::new(Duration::from_secs(2), Duration::from_secs(10));
             loop {
                 let Some(gw) = weak.upgrade() else { break };
                 let snap = gw.snapshot();
                 drop(gw);
-                snap.auth.refresh_due(&client).await;
+                snap.auth.refresh_due(&out).await;
+                out.sweep(crate::outbound::POOL_IDLE);
                 snap.ratelimit.maintain();
                 drop(snap);
                 actix_rt::time::sleep(Duration::from_millis(200)).await;

@@ -14,10 +14,12 @@ pub mod logging; // tracing subscriber setup
 pub mod mapping; // templates, response selection, fault rules
 pub mod metrics; // Prometheus counters and histograms
 pub mod oauth_http; // the oauth2 crate's HTTP client over awc
+pub mod outbound; // per-worker awc clients, one pool per TLS profile
 pub mod pipeline; // run(): the request flow
 pub mod ratelimit; // step 5: named policies, local (governor) or Redis (GCRA script) counters
 pub mod router; // method + path templates -> route
 pub mod server; // actix transport: middleware, body cap, handler
 pub mod soap; // envelopes and the bounded streaming parser
 pub mod threat; // step 3: JSON limits, injection patterns, body decoding, concurrency caps
+pub mod tls; // rustls: PEM checks, outbound profiles, the listener, failure classes
 pub mod wsdl; // WSDL 1.1 + XSD loading into a compiled model; typed mediation

@@ -97,7 +97,11 @@ impl Answer {
 }
 
 /// The whole mediation of one request: REST/JSON in, SOAP to the backend, JSON out.
-pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Result<Answer, GatewayError> {
+pub async fn run(
+    snap: &Snapshot,
+    out: &crate::outbound::Outbound,
+    ex: &mut Exchange,
+) -> Result<Answer, GatewayError> {
     // 1. Accept: match the route (the body was read within its limit by the transport).
     let t = Instant::now();
     let matched = snap.router.find(&ex.method, &ex.path)?;
@@ -118,7 +122,7 @@ pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Re
     }
     match snap
         .auth
-        .authenticate(&route.auth, &ex.headers, &query, client)
+        .authenticate(&route.auth, &ex.headers, &query, out)
         .await
     {
         Ok(p) => ex.principal = p,
@@ -159,14 +163,7 @@ pub async fn run(snap: &Snapshot, client: &awc::Client, ex: &mut Exchange) -> Re
     // 8. Call the backend.
     let t = Instant::now();
     let limit = snap.settings.backend_response_limit;
-    let reply = backend::call(
-        client,
-        &route.service.backend,
-        &envelope,
-        &ex.correlation_id,
-        limit,
-    )
-    .await;
+    let reply = backend::call(out, &route.service.backend, &envelope, &ex.correlation_id, limit).await;
     ex.timings.backend_us = micros(t);
     let reply = reply?;
     ex.backend_status = Some(reply.status);

@@ -245,9 +245,8 @@ async fn mediate(
     req: HttpRequest,
     payload: web::Payload,
     gw: web::Data<Gateway>,
-    clients: web::Data<crate::backend::WorkerClient>,
+    clients: web::Data<crate::outbound::Outbound>,
 ) -> HttpResponse {
-    let client = clients.get();
     let cid = req
         .extensions()
         .get::<CorrelationId>()
@@ -276,7 +275,7 @@ async fn mediate(
                 body,
             );
             ex.peer = req.peer_addr().map(|a| a.ip());
-            let r = pipeline::run(&snap, &client, &mut ex).await;
+            let r = pipeline::run(&snap, &clients, &mut ex).await;
             rate = std::mem::take(&mut ex.rate_limit);
             info = AccessInfo {
                 route: ex.route_id,
@@ -366,11 +365,11 @@ pub fn rest_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec
         .workers(s.workers)
         .disable_signals()
         .listen("soapgate-rest", listener, move || {
-            let clients = web::Data::new(crate::backend::WorkerClient::new(
+            let clients = web::Data::new(crate::outbound::Outbound::new(
                 client_settings.backend_connect_timeout,
                 client_settings.backend_total_timeout,
             ));
-            crate::backend::WorkerClient::spawn_sweeper(&clients.clone().into_inner());
+            crate::outbound::Outbound::spawn_sweeper(&clients.clone().into_inner());
             let app = App::new()
                 .app_data(data.clone())
                 .app_data(clients)

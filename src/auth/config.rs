@@ -56,6 +56,9 @@ pub struct RawProvider {
     pub timeout: Option<Quantity>,
     /// RFC 7662 introspection of opaque tokens.
     pub introspection: Option<RawIntrospection>,
+    /// How the provider's https endpoints are trusted (and the client certificate presented):
+    /// discovery, JWKS and introspection.
+    pub tls: Option<crate::tls::RawClientTls>,
 }
 
 fn yes() -> bool {
@@ -291,7 +294,14 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
                 cache_size: size,
             }
         });
+        let tls_key = format!("{at}.tls");
+        let tls_at = crate::tls::At {
+            file,
+            key: &tls_key,
+            base,
+        };
         let spec = ProviderSpec {
+            tls: crate::tls::ClientTls::build(p.tls.as_ref(), tls_at, d),
             name: p.name.clone(),
             issuer: p.issuer.clone(),
             discovery: p.discovery,

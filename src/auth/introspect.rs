@@ -79,7 +79,7 @@ impl Introspector {
 pub async fn check(
     token: &str,
     providers: &[&Arc<Provider>],
-    client: &awc::Client,
+    out: &crate::outbound::Outbound,
 ) -> Result<Arc<Principal>, AuthFailure> {
     let Some(p) = providers.iter().find(|p| p.introspection.is_some()) else {
         return Err(AuthFailure::InvalidToken(
@@ -107,7 +107,7 @@ pub async fn check(
                 p.spec.name
             ))
         })?;
-    let answer = ask(&intro.spec, &url, token, client, p.spec.timeout)
+    let answer = ask(&intro.spec, &url, token, &out.get(&p.spec.tls), p.spec.timeout)
         .await
         .map_err(|e| {
             tracing::warn!(provider = %p.spec.name, error = %e, "token introspection failed");

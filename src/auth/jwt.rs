@@ -33,7 +33,7 @@ fn unverified_issuer(token: &str) -> Option<String> {
 pub async fn verify(
     token: &str,
     providers: &[&Arc<Provider>],
-    client: &awc::Client,
+    out: &crate::outbound::Outbound,
 ) -> Result<Principal, AuthFailure> {
     let header = decode_header(token).map_err(|_| AuthFailure::InvalidToken("the token is malformed"))?;
     if let Some(typ) = header.typ.as_deref() {
@@ -45,7 +45,7 @@ pub async fn verify(
     let iss = unverified_issuer(token).ok_or(AuthFailure::InvalidToken("the token has no issuer"))?;
     let mut last = AuthFailure::InvalidToken("the token's issuer is not accepted");
     for p in providers.iter().filter(|p| p.spec.issuer == iss) {
-        match verify_with(token, &header, p, client).await {
+        match verify_with(token, &header, p, &out.get(&p.spec.tls)).await {
             Ok(claims) => return Ok(Principal::from_claims(&p.spec.name, &p.spec.issuer, claims)),
             Err(e) => last = e,
         }

@@ -317,6 +317,7 @@ mod tests {
 
     fn spec(algorithms: Vec<Algorithm>) -> ProviderSpec {
         ProviderSpec {
+            tls: crate::tls::ClientTls::system(),
             name: "t".into(),
             issuer: "http://i".into(),
             discovery: false,

@@ -33,6 +33,8 @@ pub struct ProviderSpec {
     pub jwks_refresh: Duration,
     pub refetch_min_interval: Duration,
     pub timeout: Duration,
+    /// How discovery, JWKS and introspection calls trust the provider (and present a client certificate).
+    pub tls: crate::tls::ClientTls,
 }
 
 /// A configured provider with its runtime state (keys, introspection cache).
@@ -215,11 +217,11 @@ impl Auth {
     }
 
     /// Background maintenance: loads and refreshes each provider's keys when due.
-    pub async fn refresh_due(&self, client: &awc::Client) {
+    pub async fn refresh_due(&self, out: &crate::outbound::Outbound) {
         let now = Instant::now();
         for p in &self.providers {
             if p.keys.refresh_due(&p.spec, now) {
-                p.keys.refresh(&p.spec, client).await;
+                p.keys.refresh(&p.spec, &out.get(&p.spec.tls)).await;
             }
         }
     }
@@ -238,7 +240,7 @@ impl Auth {
         policy: &RoutePolicy,
         headers: &HeaderMap,
         query: &[(String, String)],
-        client: &awc::Client,
+        out: &crate::outbound::Outbound,
     ) -> Result<Option<Arc<Principal>>, AuthError> {
         if !policy.required {
             return Ok(None);
@@ -259,7 +261,7 @@ impl Auth {
                 Some(p) if providers.iter().any(|q| q.spec.name == p.provider) => p,
                 _ => {
                     let p = Arc::new(
-                        jwt::verify(token, &providers, client)
+                        jwt::verify(token, &providers, out)
                             .await
                             .map_err(|f| self.err(f))?,
                     );
@@ -268,7 +270,7 @@ impl Auth {
                 }
             }
         } else {
-            introspect::check(token, &providers, client)
+            introspect::check(token, &providers, out)
                 .await
                 .map_err(|f| self.err(f))?
         };

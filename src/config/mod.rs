@@ -54,11 +54,23 @@ impl fmt::Display for ConfigError {
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     pub errors: Vec<ConfigError>,
+    /// Problems that do not stop the config from serving (a certificate expiring soon).
+    pub warnings: Vec<ConfigError>,
 }
 
 impl Diagnostics {
     pub fn error(&mut self, file: &str, path: &str, message: impl Into<String>, fix: &str) {
         self.errors.push(ConfigError {
+            file: file.to_string(),
+            path: path.to_string(),
+            line: None,
+            message: message.into(),
+            fix: fix.to_string(),
+        });
+    }
+
+    pub fn warn(&mut self, file: &str, path: &str, message: impl Into<String>, fix: &str) {
+        self.warnings.push(ConfigError {
             file: file.to_string(),
             path: path.to_string(),
             line: None,

@@ -110,6 +110,7 @@ pub struct RawBackend {
     pub credentials: Option<crate::credentials::CredentialsBlock>,
     /// Circuit breaking per URL (on by default).
     pub circuit_breaker: Option<crate::breaker::RawBreaker>,
+    pub tls: Option<crate::tls::RawClientTls>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,7 +19,8 @@ const NO_EXPIRY_REUSE: Duration = Duration::from_secs(60);
 pub struct TokenConfig {
     pub token_url: String,
     pub client_id: String,
-    pub client_secret: Secret,
+    /// `None` with `tls_client_auth` (the client certificate authenticates).
+    pub client_secret: Option<Secret>,
     pub scopes: Vec<String>,
     /// Sent as the `resource` parameter.
     pub resource: Option<String>,
@@ -27,6 +28,8 @@ pub struct TokenConfig {
     pub refresh_before: Duration,
     /// Total time for one token request.
     pub timeout: Duration,
+    /// How the token endpoint is trusted (and the client certificate presented to it).
+    pub tls: crate::tls::ClientTls,
 }
 
 /// A token and when to fetch the next one.
@@ -64,14 +67,14 @@ pub(super) fn check(raw: &RawClientCredentials, file: &str, d: &mut Diagnostics)
     let url_ok = raw
         .token_url
         .parse::<awc::http::Uri>()
-        .is_ok_and(|u| u.scheme_str() == Some("http") && u.host().is_some())
+        .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some())
         && TokenUrl::new(raw.token_url.clone()).is_ok();
     if !url_ok {
         d.error(
             file,
             &format!("{KEY}.token_url"),
-            format!("`{}` is not an absolute http URL", raw.token_url),
-            "write the token endpoint's URL, e.g. http://idp.internal/oauth2/token (https needs a TLS sidecar in this build)",
+            format!("`{}` is not an absolute http(s) URL", raw.token_url),
+            "write the token endpoint's URL, e.g. https://idp.internal/oauth2/token",
         );
     }
     if raw.client_id.trim().is_empty() {
@@ -106,6 +109,28 @@ pub(super) fn check(raw: &RawClientCredentials, file: &str, d: &mut Diagnostics)
     d.errors.len() == before
 }
 
+/// `tls_client_auth` takes no secret and needs a client certificate in `tls`.
+pub(super) fn check_mtls(raw: &RawClientCredentials, file: &str, d: &mut Diagnostics) -> bool {
+    let before = d.errors.len();
+    if raw.client_secret_env.is_some() || raw.client_secret_file.is_some() {
+        d.error(
+            file,
+            KEY,
+            "`tls_client_auth` sends no client secret",
+            "remove `client_secret_env`/`client_secret_file`, or use auth_method basic or post",
+        );
+    }
+    if raw.tls.as_ref().and_then(|t| t.cert_file.as_ref()).is_none() {
+        d.error(
+            file,
+            &format!("{KEY}.tls"),
+            "`tls_client_auth` needs a client certificate",
+            "add `tls: { cert_file: ..., key_file: ... }`",
+        );
+    }
+    d.errors.len() == before
+}
+
 impl TokenSource {
     /// `None` when the token URL does not parse (already reported by `check`).
     pub fn new(config: TokenConfig) -> Option<TokenSource> {
@@ -128,7 +153,7 @@ impl TokenSource {
 
     /// A valid access token: the cached one, or a new one. Concurrent callers wait for the one
     /// request in flight and share its result (also a failure).
-    pub async fn token(&self, client: &awc::Client) -> Result<Secret, GatewayError> {
+    pub async fn token(&self, out: &crate::outbound::Outbound) -> Result<Secret, GatewayError> {
         if let Some(t) = self.cached() {
             return Ok(t);
         }
@@ -144,7 +169,7 @@ impl TokenSource {
                 .unwrap_or_else(|| "the token request failed".into());
             return Err(GatewayError::BackendCredentials(e));
         }
-        let result = self.fetch(client).await;
+        let result = self.fetch(&out.get(&self.config.tls)).await;
         let out = match result {
             Ok((token, lifetime)) => {
                 *lock(&self.cache) = Some(Cached {
@@ -191,13 +216,18 @@ impl TokenSource {
     async fn fetch(&self, client: &awc::Client) -> Result<(Secret, Duration), String> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let c = &self.config;
+        // tls_client_auth (RFC 8705 §2): `client_id` in the form, no secret; the certificate
+        // presented on the connection authenticates.
         let oauth = BasicClient::new(ClientId::new(c.client_id.clone()))
-            .set_client_secret(ClientSecret::new(c.client_secret.expose().to_string()))
             .set_auth_type(match c.auth_method {
                 AuthMethod::Basic => AuthType::BasicAuth,
-                AuthMethod::Post => AuthType::RequestBody,
+                AuthMethod::Post | AuthMethod::TlsClientAuth => AuthType::RequestBody,
             })
             .set_token_uri(self.token_url.clone());
+        let oauth = match &c.client_secret {
+            Some(s) => oauth.set_client_secret(ClientSecret::new(s.expose().to_string())),
+            None => oauth,
+        };
         let mut request = oauth
             .exchange_client_credentials()
             .add_scopes(c.scopes.iter().cloned().map(Scope::new));
@@ -288,7 +318,8 @@ mod tests {
         TokenSource::new(TokenConfig {
             token_url: url.into(),
             client_id: "cid".into(),
-            client_secret: Secret::new("sec:ret"),
+            client_secret: Some(Secret::new("sec:ret")),
+            tls: crate::tls::ClientTls::system(),
             scopes: vec!["a".into(), "b".into()],
             resource: Some("urn:r".into()),
             auth_method,
@@ -309,7 +340,7 @@ mod tests {
     async fn concurrent_requests_share_one_fetch() {
         let (url, seen) = endpoint(Duration::from_millis(300), ok);
         let src = source(&url, AuthMethod::Basic, Duration::from_secs(30));
-        let client = awc::Client::default();
+        let client = crate::outbound::Outbound::new(Duration::from_secs(2), Duration::from_secs(5));
         let all = futures_util::future::join_all((0..10).map(|_| src.token(&client))).await;
         for t in &all {
             assert_eq!(t.as_ref().map(Secret::expose).ok(), Some("tok-1"), "{t:?}");
@@ -337,7 +368,7 @@ mod tests {
             n => ok(n),
         });
         let src = source(&url, AuthMethod::Post, Duration::from_secs(30));
-        let client = awc::Client::default();
+        let client = crate::outbound::Outbound::new(Duration::from_secs(2), Duration::from_secs(5));
         let all = futures_util::future::join_all((0..5).map(|_| src.token(&client))).await;
         for r in &all {
             match r {
@@ -368,7 +399,7 @@ mod tests {
             )
         });
         let src = source(&url, AuthMethod::Basic, Duration::from_secs(30));
-        let client = awc::Client::default();
+        let client = crate::outbound::Outbound::new(Duration::from_secs(2), Duration::from_secs(5));
         assert_eq!(src.token(&client).await.expect("token").expose(), "tok-1");
         assert_eq!(src.token(&client).await.expect("token").expose(), "tok-1");
         actix_rt::time::sleep(Duration::from_millis(700)).await;
@@ -386,7 +417,7 @@ mod tests {
             _ => (200, r#"{"token_type":"Bearer"}"#.into()),
         });
         let src = source(&url, AuthMethod::Basic, Duration::from_secs(30));
-        let client = awc::Client::default();
+        let client = crate::outbound::Outbound::new(Duration::from_secs(2), Duration::from_secs(5));
         for _ in 0..3 {
             match src.token(&client).await {
                 Err(e) => assert!(!e.log_detail().contains("leak"), "{}", e.log_detail()),
@@ -406,7 +437,13 @@ mod tests {
             AuthMethod::Basic,
             Duration::from_secs(30),
         );
-        let err = src.token(&awc::Client::default()).await.expect_err("refused");
+        let err = src
+            .token(&crate::outbound::Outbound::new(
+                Duration::from_secs(2),
+                Duration::from_secs(5),
+            ))
+            .await
+            .expect_err("refused");
         assert_eq!(err.status().as_u16(), 503);
         assert_eq!(err.code(), "BACKEND_CREDENTIALS_UNAVAILABLE");
         assert!(!err.log_detail().contains("sec:ret"));

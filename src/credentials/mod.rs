@@ -105,6 +105,8 @@ pub enum AuthMethod {
     Basic,
     /// `client_secret_post`.
     Post,
+    /// RFC 8705 `tls_client_auth`: no secret; the client certificate of `tls` authenticates.
+    TlsClientAuth,
 }
 
 #[derive(Deserialize)]
@@ -119,8 +121,10 @@ pub struct RawClientCredentials {
     /// Sent as the RFC 8707 `resource` parameter (`audience` is accepted as another name).
     #[serde(alias = "audience")]
     pub resource: Option<String>,
-    /// `basic` (default) or `post`.
+    /// `basic` (default), `post` or `tls_client_auth`.
     pub auth_method: Option<AuthMethod>,
+    /// How the token endpoint is trusted, and the client certificate for `tls_client_auth`.
+    pub tls: Option<crate::tls::RawClientTls>,
     /// Fetch a new token this long before the current one expires (default 30s).
     pub refresh_before: Option<Quantity>,
 }
@@ -206,13 +210,25 @@ impl Credentials {
                 }))
             }
             RawCredentials::Oauth2ClientCredentials(c) => {
-                let secret = secret(
-                    &c.client_secret_env,
-                    &c.client_secret_file,
-                    "client_secret",
-                    &at,
-                    d,
-                );
+                let method = c.auth_method.unwrap_or(AuthMethod::Basic);
+                let tls_at = crate::tls::At {
+                    file,
+                    key: "backend.credentials.tls",
+                    base,
+                };
+                let tls = crate::tls::ClientTls::build(c.tls.as_ref(), tls_at, d);
+                let secret = if method == AuthMethod::TlsClientAuth {
+                    client_credentials::check_mtls(c, file, d).then_some(None)
+                } else {
+                    secret(
+                        &c.client_secret_env,
+                        &c.client_secret_file,
+                        "client_secret",
+                        &at,
+                        d,
+                    )
+                    .map(Some)
+                };
                 let refresh_before = duration(
                     &c.refresh_before,
                     Duration::from_secs(30),
@@ -231,9 +247,10 @@ impl Credentials {
                     client_secret,
                     scopes: c.scopes.clone(),
                     resource: c.resource.clone(),
-                    auth_method: c.auth_method.unwrap_or(AuthMethod::Basic),
+                    auth_method: method,
                     refresh_before,
                     timeout,
+                    tls,
                 })?;
                 Some(Credentials::ClientCredentials(Box::new(source)))
             }
@@ -242,12 +259,15 @@ impl Credentials {
 
     /// The `Authorization` header value for the next backend request, if any. Client credentials
     /// fetch (or reuse) a token: a failure is `503 BACKEND_CREDENTIALS_UNAVAILABLE`.
-    pub async fn authorization(&self, client: &awc::Client) -> Result<Option<HeaderValue>, GatewayError> {
+    pub async fn authorization(
+        &self,
+        out: &crate::outbound::Outbound,
+    ) -> Result<Option<HeaderValue>, GatewayError> {
         let value = match self {
             Credentials::Basic { header, .. } => header.clone(),
             Credentials::UsernameToken(_) => return Ok(None),
             Credentials::ClientCredentials(s) => {
-                let token = s.token(client).await?;
+                let token = s.token(out).await?;
                 Secret::new(format!("Bearer {}", token.expose()))
             }
         };
@@ -392,7 +412,7 @@ mod tests {
         let dir = dir_with("pw", "s3cr:et\n");
         let (c, errors) = build("{kind: basic, username: svc, password_file: pw}", dir.path());
         assert!(errors.is_empty(), "{errors:?}");
-        let client = awc::Client::default();
+        let client = crate::outbound::Outbound::new(Duration::from_secs(2), Duration::from_secs(5));
         let v = c.expect("built").authorization(&client).await.expect("header");
         assert_eq!(v.expect("some").to_str().ok(), Some("Basic c3ZjOnMzY3I6ZXQ="));
     }
