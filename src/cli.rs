@@ -58,6 +58,10 @@ enum Command {
         /// "1.1" or "1.2" (default: 1.1 when the WSDL has a SOAP 1.1 binding).
         #[arg(long)]
         soap_version: Option<String>,
+        /// PEM bundle of the CAs trusted for https WSDL and XSD locations (default: the system
+        /// trust store, which honours SSL_CERT_FILE and SSL_CERT_DIR).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
     /// Print the OpenAPI 3.1 document of the REST facade.
     Openapi {
@@ -82,7 +86,8 @@ pub fn run(cli: Cli) -> ExitCode {
             service,
             backend_url,
             soap_version,
-        } => import(&wsdl, out, service, backend_url, soap_version.as_deref()),
+            ca_file,
+        } => import(&wsdl, out, service, backend_url, soap_version.as_deref(), ca_file),
         Command::Openapi { config } => openapi(&config),
     }
 }
@@ -94,7 +99,23 @@ fn import(
     service: Option<String>,
     backend_url: Option<String>,
     soap_version: Option<&str>,
+    ca_file: Option<PathBuf>,
 ) -> ExitCode {
+    let raw = ca_file.map(|f| crate::tls::RawClientTls {
+        ca_file: Some(f.display().to_string()),
+        ..Default::default()
+    });
+    let mut d = crate::config::Diagnostics::default();
+    let at = crate::tls::At {
+        file: "command line",
+        key: "--ca-file",
+        base: Path::new("."),
+    };
+    let tls = crate::tls::ClientTls::build(raw.as_ref(), at, &mut d);
+    if !d.errors.is_empty() {
+        eprint!("{}", report(&d.errors));
+        return ExitCode::FAILURE;
+    }
     let soap_version = match soap_version {
         None => None,
         Some("1.1") => Some(crate::soap::SoapVersion::V11),
@@ -109,6 +130,7 @@ fn import(
         service,
         backend_url,
         soap_version,
+        tls,
     };
     match crate::wsdl::import::import(wsdl, &opts) {
         Ok(report) => {
@@ -167,6 +189,9 @@ fn check(config: &Path) -> ExitCode {
     match Gateway::load(config.to_path_buf()) {
         Ok(gw) => {
             let snap = gw.snapshot();
+            for w in &snap.warnings {
+                println!("warning: {w}");
+            }
             println!(
                 "{}: ok ({} services, {} routes)",
                 config.display(),
@@ -196,6 +221,7 @@ async fn start(gw: Arc<Gateway>) -> Result<(Vec<SocketAddr>, Running), String> {
     let snap = gw.snapshot();
     let s = &snap.settings;
     logging::init(s.log_format, &s.log_level);
+    crate::gateway::log_warnings(&snap);
     let (rest, addrs) = server::rest_server(gw.clone(), &s.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
     let admin = match &s.admin_listen {

@@ -174,6 +174,7 @@ fn import_features(dir: &Path, extra: impl FnOnce(&mut ImportOptions)) -> Result
     let wsdl = dir.join("features.wsdl");
     std::fs::write(&wsdl, FEATURES).expect("write");
     let mut opts = ImportOptions {
+        tls: crate::tls::ClientTls::system(),
         out: dir.join("out"),
         ..ImportOptions::default()
     };
