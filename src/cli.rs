@@ -41,6 +41,9 @@ enum Command {
         /// config's `auth:` provider).
         #[arg(long, default_value = demo::issuer::DEFAULT_ADDR)]
         issuer: SocketAddr,
+        /// Run everything over TLS: a throwaway CA is made at start-up and its path printed.
+        #[arg(long)]
+        tls: bool,
     },
     /// Generate a mapping, templates and a local WSDL copy for every operation of a WSDL.
     Import {
@@ -79,7 +82,8 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             backend,
             issuer,
-        } => with_runtime(run_demo(demo_config(config), backend, issuer)),
+            tls,
+        } => with_runtime(run_demo(demo_config(config), backend, issuer, tls)),
         Command::Import {
             wsdl,
             out,
@@ -287,14 +291,24 @@ const DEMO_READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(10
 
 /// `soapgate demo`: the SOAP service and the development token issuer (only ever started here),
 /// then the gateway; the banner once the gateway holds the issuer's keys.
-async fn run_demo(config: PathBuf, backend: SocketAddr, issuer: SocketAddr) -> Result<(), String> {
+async fn run_demo(config: PathBuf, backend: SocketAddr, issuer: SocketAddr, tls: bool) -> Result<(), String> {
+    let pki = if tls {
+        Some(demo::tls::DemoPki::create()?)
+    } else {
+        None
+    };
+    let config = match &pki {
+        Some(p) => p.tls_config(&config)?,
+        None => config,
+    };
+    let server_tls = pki.as_ref().map(|p| p.server.clone());
     let gw = Arc::new(Gateway::load(config.clone()).map_err(|e| report(&e))?);
-    let (soap, soap_addr) = demo::backend::start(backend)
+    let (soap, soap_addr) = demo::backend::start_with(backend, server_tls.clone())
         .await
         .map_err(|e| format!("cannot start the demo SOAP service on {backend}: {e}"))?;
     let soap_handle = soap.handle();
     actix_rt::spawn(soap);
-    let (idp, issuer_url) = demo::issuer::start(issuer)
+    let (idp, issuer_url) = demo::issuer::start(issuer, server_tls)
         .map_err(|e| format!("cannot start the demo token issuer on {issuer}: {e}"))?;
     let idp_handle = idp.handle();
     actix_rt::spawn(idp);
@@ -320,10 +334,21 @@ async fn run_demo(config: PathBuf, backend: SocketAddr, issuer: SocketAddr) -> R
             "soapgate: note: the identity provider keys are not loaded yet; requests needing a token get 503 until they are"
         );
     }
-    let base = addrs.first().map(|a| format!("http://{a}")).unwrap_or_default();
+    let scheme = if pki.is_some() { "https" } else { "http" };
+    let base = addrs
+        .first()
+        .map(|a| format!("{scheme}://{a}"))
+        .unwrap_or_default();
+    let ca = pki.as_ref().map(|p| p.ca_file.display().to_string());
     println!(
         "{}",
-        demo::banner(&base, soap_addr, &issuer_url, &gw.snapshot().settings)
+        demo::banner(
+            &base,
+            soap_addr,
+            &issuer_url,
+            &gw.snapshot().settings,
+            ca.as_deref()
+        )
     );
     let r = running.await;
     idp_handle.stop(true).await;
