@@ -257,7 +257,7 @@ pub async fn call(
     match (open_for, failed) {
         (Some(wait), _) if last == "no backend URL" => Err(GatewayError::CircuitOpen(wait.as_secs().max(1))),
         (_, Failed::Tls) => Err(GatewayError::UpstreamTls(last)),
-        (_, Failed::Timeout) => Err(GatewayError::UpstreamTimeout(spec.timeout.as_millis())),
+        (_, Failed::Timeout) => Err(GatewayError::UpstreamTimeout(out.connect_timeout().as_millis())),
         (_, Failed::Connect) => Err(GatewayError::UpstreamUnavailable(last)),
     }
 }

@@ -49,6 +49,11 @@ impl Outbound {
         pool.client.clone()
     }
 
+    /// The bound of each TCP connect and each TLS handshake.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect
+    }
+
     /// The client for peers under the system trust store.
     pub fn system(&self) -> awc::Client {
         self.get(&ClientTls::system())

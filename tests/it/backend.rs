@@ -262,26 +262,57 @@ async fn unsafe_client_correlation_id_is_replaced_by_a_minted_one() {
     }
 }
 
-/// B9: this build has no TLS client, so an https backend is refused when the config loads (naming
-/// the key and the fix) instead of ever being called insecurely or over plain HTTP.
-#[test]
-fn b9_https_backends_are_refused_at_load_never_called_insecurely() {
-    let route: String = ROUTE.lines().map(|l| format!("    {l}\n")).collect();
-    let mapping = format!(
-        "service: svc\nbackend:\n  urls: ['https://127.0.0.1:1/s']\nroutes:\n  \
-         - request: {{ template: templates/t.xml.hbs }}\n{route}"
+/// B9 (issue 12): an https URL whose port answers plain HTTP (as any HTTP server answers bytes it
+/// cannot parse) fails the handshake: 502 `UPSTREAM_TLS`, and what reached the port was a TLS
+/// ClientHello, never the request in the clear.
+#[actix_rt::test]
+async fn b9_https_to_a_plain_http_port_is_upstream_tls_never_sent_in_the_clear() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 512];
+        let n = sock.read(&mut buf).unwrap_or(0);
+        let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        let _ = tx.send(buf[..n].to_vec());
+    });
+    let url = format!("https://127.0.0.1:{port}/s");
+    let gw = gateway(&[&url], "  timeout: 2s\n");
+    let r = gw.get("/op").await;
+    assert_problem(
+        &r,
+        502,
+        "UPSTREAM_TLS",
+        "The secure connection to the backend service failed.",
+        "/op",
     );
-    let errors = TestGateway::builder()
-        .mapping("svc", &mapping)
-        .file("templates/t.xml.hbs", TEMPLATE)
-        .load()
-        .expect_err("https needs TLS");
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.path == "backend.urls[0]" && e.message.contains("TLS") && !e.fix.is_empty()),
-        "{errors:#?}"
+    let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        first.get(..2),
+        Some(&[0x16, 0x03][..]),
+        "a TLS handshake record, not HTTP"
     );
+    assert!(!String::from_utf8_lossy(&first).contains("SOAPAction"));
+}
+
+/// A TLS port that accepts the connection and never answers the handshake: 504 after the connect
+/// timeout (`timeouts.backend_connect`, 1s here), nothing sent.
+#[actix_rt::test]
+async fn b9_a_silent_tls_port_times_out_with_504() {
+    let fake = FakeSoap::new().otherwise(Reply::soap11(OK)).start();
+    let url = fake.url("/s").replacen("http://", "https://", 1);
+    let gw = gateway(&[&url], "  timeout: 2s\n");
+    let r = gw.get("/op").await;
+    assert_problem(
+        &r,
+        504,
+        "UPSTREAM_TIMEOUT",
+        "The backend did not answer within 1000 ms.",
+        "/op",
+    );
+    assert_eq!(fake.hits(), 0, "no request reached the backend");
 }
 
 /// B8: a failing backend opens its circuit: after the threshold, requests are refused at once with
