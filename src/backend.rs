@@ -122,6 +122,9 @@ impl BackendSpec {
                 "use https:// URLs, or remove `tls`",
             );
         }
+        for (i, u) in raw.urls.iter().enumerate() {
+            tls.check_https(u, file, &format!("backend.urls[{i}]"), d);
+        }
         BackendSpec {
             tls,
             urls: raw.urls.clone(),

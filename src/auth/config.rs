@@ -300,8 +300,13 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
             key: &tls_key,
             base,
         };
+        let tls = crate::tls::ClientTls::build(p.tls.as_ref(), tls_at, d);
+        tls.check_https(&p.issuer, file, &format!("{at}.issuer"), d);
+        if let Some(j) = &p.jwks_uri {
+            tls.check_https(j, file, &format!("{at}.jwks_uri"), d);
+        }
         let spec = ProviderSpec {
-            tls: crate::tls::ClientTls::build(p.tls.as_ref(), tls_at, d),
+            tls,
             name: p.name.clone(),
             issuer: p.issuer.clone(),
             discovery: p.discovery,

@@ -217,6 +217,7 @@ impl Credentials {
                     base,
                 };
                 let tls = crate::tls::ClientTls::build(c.tls.as_ref(), tls_at, d);
+                tls.check_https(&c.token_url, file, &format!("{KEY}.token_url"), d);
                 let secret = if method == AuthMethod::TlsClientAuth {
                     client_credentials::check_mtls(c, file, d).then_some(None)
                 } else {

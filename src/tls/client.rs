@@ -166,6 +166,20 @@ impl ClientTls {
         }
     }
 
+    /// `check`'s proof that an https `url` (at `key`) can be trusted at all: a profile on the
+    /// system trust store needs that store to hold anchors (else every handshake would fail).
+    pub fn check_https(&self, url: &str, file: &str, key: &str, d: &mut Diagnostics) {
+        let https = url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+        if https && self.material.ca_pem.is_none() && system_roots().is_empty() {
+            d.error(
+                file,
+                key,
+                format!("`{url}` is https, but this machine's trust store holds no CA certificates"),
+                "install the ca-certificates package, point SSL_CERT_FILE at a PEM bundle, or set `tls.ca_file`",
+            );
+        }
+    }
+
     /// The rustls configuration (HTTP/1.1 by ALPN, TLS 1.2 and 1.3, session resumption).
     pub fn config(&self) -> Arc<ClientConfig> {
         self.config.clone()
