@@ -1,0 +1,314 @@
+//! Outbound TLS against real components ("TLS everywhere", point 8): nginx as the https SOAP
+//! backend (server certificates from a throw-away PKI, mutual TLS), the real OIDC provider over
+//! https, the trust store from SSL_CERT_FILE, handshake failures as 502 UPSTREAM_TLS with their
+//! logged class, and `soapgate check` on broken certificate files.
+
+use crate::common::fake_soap::{FakeSoap, Reply, SOAP11_NS};
+use crate::common::gateway::{assert_problem, GatewayBuilder, Resp, TestGateway};
+use crate::common::nginx::{nginx, Nginx, NginxConfig, Upstream};
+use crate::common::pki::Pki;
+use crate::common::process::Soapgate;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const ROUTE: &str = "id: op\nmethod: GET\npath: /op\noperation: Op\naction: urn:test/Op";
+const TEMPLATE: &str = "<t:Op xmlns:t=\"{{ns}}\"/>";
+const OK: &str = "<t:OpResponse xmlns:t=\"urn:test\"><t:ok>yes</t:ok></t:OpResponse>";
+const WRONG_TYPE: &str = "The backend answered with an unexpected content type.";
+const TLS_FAILED: &str = "The secure connection to the backend service failed.";
+
+/// The SOAP 1.1 envelope nginx answers itself (`Upstream::Canned`).
+fn canned() -> Upstream {
+    Upstream::Canned(format!(
+        "<soap:Envelope xmlns:soap=\"{SOAP11_NS}\"><soap:Body>{OK}</soap:Body></soap:Envelope>"
+    ))
+}
+
+/// nginx serving `<name>.pem` from the PKI.
+fn https(pki: &Pki, name: &str, upstream: Upstream, client_ca: bool) -> Option<Nginx> {
+    nginx(NginxConfig {
+        tls: Some((pki.path(&format!("{name}.pem")), pki.path(&format!("{name}.key")))),
+        client_ca: client_ca.then(|| pki.path("ca.pem")),
+        upstream,
+    })
+}
+
+/// The mapping of one route `GET /op` over `url`; `tls` is the `backend.tls` flow mapping.
+fn mapping(url: &str, tls: Option<&str>, backend_extra: &str) -> String {
+    let route: String = ROUTE.lines().map(|l| format!("    {l}\n")).collect();
+    let tls = tls.map(|t| format!("  tls: {t}\n")).unwrap_or_default();
+    format!(
+        "service: svc\nbackend:\n  urls: ['{url}']\n  namespace: urn:test\n{tls}{backend_extra}routes:\n  \
+         - request: {{ template: templates/t.xml.hbs }}\n{route}"
+    )
+}
+
+fn gateway(url: &str, tls: Option<&str>) -> TestGateway {
+    TestGateway::builder()
+        .mapping("svc", &mapping(url, tls, "  timeout: 2s\n"))
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .start()
+}
+
+fn assert_ok(r: &Resp) {
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.content_type(), "application/json");
+    assert_eq!(r.json(), json!({"ok": "yes"}));
+}
+
+#[actix_rt::test]
+async fn https_backend_through_nginx_with_a_ca_file() {
+    let pki = Pki::new();
+    let fake = FakeSoap::new().otherwise(Reply::soap11(OK)).start();
+    let Some(ng) = https(&pki, "server", Upstream::Proxy(fake.url("")), false) else {
+        return;
+    };
+    let tls = format!("{{ ca_file: '{}' }}", pki.p("ca.pem"));
+    let gw = gateway(&ng.url("/s"), Some(&tls));
+    assert_ok(&gw.get("/op").await);
+    // The envelope went through nginx to the plain backend behind it.
+    let sent = fake.last_request().expect("nginx proxied the request");
+    assert_eq!(sent.soap_action(), Some("urn:test/Op"));
+    assert!(
+        sent.body.contains("<t:Op xmlns:t=\"urn:test\"/>"),
+        "{}",
+        sent.body
+    );
+    // `localhost` is in the certificate too.
+    let by_name = gateway(&ng.url("/s").replace("127.0.0.1", "localhost"), Some(&tls));
+    assert_ok(&by_name.get("/op").await);
+    assert_eq!(fake.hits(), 2);
+}
+
+#[actix_rt::test]
+async fn server_name_verifies_an_ip_url_against_the_name_in_the_certificate() {
+    let pki = Pki::new();
+    let Some(ng) = https(&pki, "named", canned(), false) else {
+        return;
+    };
+    let ca = pki.p("ca.pem");
+    let gw = gateway(
+        &ng.url("/s"),
+        Some(&format!("{{ ca_file: '{ca}', server_name: legacy.internal }}")),
+    );
+    assert_ok(&gw.get("/op").await);
+    // The same certificate does not name 127.0.0.1.
+    let gw = gateway(&ng.url("/s"), Some(&format!("{{ ca_file: '{ca}' }}")));
+    assert_problem(&gw.get("/op").await, 502, "UPSTREAM_TLS", TLS_FAILED, "/op");
+}
+
+#[actix_rt::test]
+async fn mutual_tls_presents_the_client_certificate_from_files_or_the_environment() {
+    let pki = Pki::new();
+    let fake = FakeSoap::new().otherwise(Reply::soap11(OK)).start();
+    let Some(ng) = https(&pki, "server", Upstream::Proxy(fake.url("")), true) else {
+        return;
+    };
+    let (ca, cert, key) = (pki.p("ca.pem"), pki.p("client.pem"), pki.p("client.key"));
+    let files = gateway(
+        &ng.url("/s"),
+        Some(&format!(
+            "{{ ca_file: '{ca}', cert_file: '{cert}', key_file: '{key}' }}"
+        )),
+    );
+    assert_ok(&files.get("/op").await);
+    let var = "SOAPGATE_IT_TLS_CLIENT_KEY_7c41";
+    std::env::set_var(var, pki.read("client.key"));
+    let env = gateway(
+        &ng.url("/s"),
+        Some(&format!(
+            "{{ ca_file: '{ca}', cert_file: '{cert}', key_env: {var} }}"
+        )),
+    );
+    assert_ok(&env.get("/op").await);
+    assert_eq!(fake.hits(), 2);
+}
+
+#[actix_rt::test]
+async fn nginx_refusing_a_missing_or_untrusted_client_certificate() {
+    let pki = Pki::new();
+    let fake = FakeSoap::new().otherwise(Reply::soap11(OK)).start();
+    let Some(ng) = https(&pki, "server", Upstream::Proxy(fake.url("")), true) else {
+        return;
+    };
+    let ca = pki.p("ca.pem");
+    // No client certificate: nginx completes the handshake (it does not abort it for a missing
+    // or untrusted certificate) and answers its own `400 No required SSL certificate was sent`
+    // page as text/html: a backend answer of the wrong type, not a TLS failure.
+    let none = gateway(&ng.url("/s"), Some(&format!("{{ ca_file: '{ca}' }}")));
+    let r = none.get("/op").await;
+    assert_problem(&r, 502, "UPSTREAM_CONTENT_TYPE", WRONG_TYPE, "/op");
+    // A self-signed client certificate: the same, with nginx's `400 The SSL certificate error`.
+    let (cert, key) = (pki.p("self-client.pem"), pki.p("self-client.key"));
+    let selfsigned = gateway(
+        &ng.url("/s"),
+        Some(&format!(
+            "{{ ca_file: '{ca}', cert_file: '{cert}', key_file: '{key}' }}"
+        )),
+    );
+    let r = selfsigned.get("/op").await;
+    assert_problem(&r, 502, "UPSTREAM_CONTENT_TYPE", WRONG_TYPE, "/op");
+    assert_eq!(fake.hits(), 0, "nothing reached the backend behind nginx");
+}
+
+/// `soapgate serve` (the binary) over the files of `b` with `settings` as the rest of
+/// soapgate.yaml, JSON logs at info on stdout; `adjust` sets its environment.
+fn serve(
+    b: &GatewayBuilder,
+    settings: &str,
+    adjust: impl FnOnce(&mut std::process::Command),
+) -> (Soapgate, String, tempfile::TempDir) {
+    let (dir, cfg) = b.write();
+    std::fs::write(
+        &cfg,
+        format!("listen: 127.0.0.1:0\nworkers: 1\nlogging: {{ format: json, level: info }}\n{settings}"),
+    )
+    .expect("config");
+    let mut p = Soapgate::start_with(&["serve", "--config", "soapgate.yaml"], dir.path(), adjust);
+    let ready = p
+        .wait_line(Duration::from_secs(20), |l| l.contains("soapgate listening"))
+        .unwrap_or_else(|| panic!("no listening line; saw {:?}", p.seen));
+    let v: Value = serde_json::from_str(&ready).expect("JSON line");
+    let listen = v["listen"]
+        .as_str()
+        .expect("listen")
+        .trim_matches(['[', ']'])
+        .to_string();
+    (p, format!("http://{listen}"), dir)
+}
+
+/// GET through the binary's listener.
+async fn fetch(url: &str) -> Resp {
+    let mut res = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish()
+        .get(url)
+        .send()
+        .await
+        .expect("gateway answers");
+    let body = res.body().await.expect("body").to_vec();
+    Resp {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        body,
+    }
+}
+
+/// One request through the binary over `url` with `tls`: the answer and the backend warning
+/// logged for it (the `tls_failure` line, or the handshake timeout line).
+async fn through_binary(url: &str, tls: Option<&str>, settings: &str) -> (Resp, Value) {
+    let b = TestGateway::builder()
+        .mapping("svc", &mapping(url, tls, "  timeout: 2s\n"))
+        .file("templates/t.xml.hbs", TEMPLATE);
+    let (mut p, base, _dir) = serve(&b, settings, |_| {});
+    let r = fetch(&format!("{base}/op")).await;
+    let line = p
+        .wait_line(Duration::from_secs(10), |l| {
+            l.contains("\"tls_failure\"") || l.contains("handshake timed out")
+        })
+        .unwrap_or_else(|| panic!("no TLS warning; saw {:?}", p.seen));
+    (r, serde_json::from_str(&line).expect("JSON line"))
+}
+
+/// 502 UPSTREAM_TLS with `class` logged for `url`.
+async fn assert_tls_failure(url: &str, tls: &str, class: &str) {
+    let (r, log) = through_binary(url, Some(tls), "").await;
+    assert_problem(&r, 502, "UPSTREAM_TLS", TLS_FAILED, "/op");
+    assert_eq!(log["tls_failure"], class, "{log}");
+    assert_eq!(log["backend"], url, "{log}");
+    assert_eq!(log["level"], "WARN", "{log}");
+}
+
+#[actix_rt::test]
+async fn a_server_certificate_from_an_unknown_ca_is_502_upstream_tls() {
+    let pki = Pki::new();
+    let Some(ng) = https(&pki, "server", canned(), false) else {
+        return;
+    };
+    let tls = format!("{{ ca_file: '{}' }}", pki.p("other-ca.pem"));
+    assert_tls_failure(&ng.url("/s"), &tls, "unknown CA").await;
+}
+
+#[actix_rt::test]
+async fn a_server_certificate_for_another_name_is_502_upstream_tls() {
+    let pki = Pki::new();
+    let Some(ng) = https(&pki, "wrong", canned(), false) else {
+        return;
+    };
+    let tls = format!("{{ ca_file: '{}' }}", pki.p("ca.pem"));
+    assert_tls_failure(&ng.url("/s"), &tls, "name mismatch").await;
+}
+
+#[actix_rt::test]
+async fn an_expired_server_certificate_is_502_upstream_tls() {
+    let pki = Pki::new();
+    let Some(ng) = https(&pki, "expired", canned(), false) else {
+        return;
+    };
+    let tls = format!("{{ ca_file: '{}' }}", pki.p("ca.pem"));
+    assert_tls_failure(&ng.url("/s"), &tls, "certificate expired or not yet valid").await;
+}
+
+#[actix_rt::test]
+async fn an_https_url_to_a_plain_http_port_is_502_upstream_tls() {
+    let pki = Pki::new();
+    // Plain-http nginx answers the ClientHello with its HTML 400 page and closes.
+    let Some(plain) = nginx(NginxConfig {
+        tls: None,
+        client_ca: None,
+        upstream: canned(),
+    }) else {
+        return;
+    };
+    let tls = format!("{{ ca_file: '{}' }}", pki.p("ca.pem"));
+    assert_tls_failure(&plain.url("/s"), &tls, "the peer does not speak TLS").await;
+}
+
+#[actix_rt::test]
+async fn a_tls_port_that_never_answers_is_504_upstream_timeout() {
+    let pki = Pki::new();
+    // The kernel accepts the TCP connection; nobody ever reads or writes on it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("https://{}/s", silent.local_addr().expect("addr"));
+    let tls = format!("{{ ca_file: '{}' }}", pki.p("ca.pem"));
+    let started = Instant::now();
+    let (r, log) = through_binary(&url, Some(&tls), "timeouts: { backend_connect: 300ms }\n").await;
+    assert_problem(
+        &r,
+        504,
+        "UPSTREAM_TIMEOUT",
+        "The backend did not answer within 2000 ms.",
+        "/op",
+    );
+    assert_eq!(log["backend"], url, "{log}");
+    assert!(log["tls_failure"].is_null(), "{log}");
+    // The handshake timeout (300 ms) ended it, not the 2 s exchange timeout.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(silent);
+}
+
+#[actix_rt::test]
+async fn ssl_cert_file_is_the_trust_store_without_a_ca_file() {
+    let pki = Pki::new();
+    let Some(ng) = https(&pki, "server", canned(), false) else {
+        return;
+    };
+    let b = TestGateway::builder()
+        .mapping("svc", &mapping(&ng.url("/s"), None, "  timeout: 2s\n"))
+        .file("templates/t.xml.hbs", TEMPLATE);
+    let ca = pki.path("ca.pem");
+    let (_p, base, _dir) = serve(&b, "", |c| {
+        c.env("SSL_CERT_FILE", &ca).env_remove("SSL_CERT_DIR");
+    });
+    assert_ok(&fetch(&format!("{base}/op")).await);
+    let (mut p, base, _dir) = serve(&b, "", |c| {
+        c.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+    });
+    let r = fetch(&format!("{base}/op")).await;
+    assert_problem(&r, 502, "UPSTREAM_TLS", TLS_FAILED, "/op");
+    let line = p
+        .wait_line(Duration::from_secs(10), |l| l.contains("\"tls_failure\""))
+        .expect("the TLS warning");
+    let log: Value = serde_json::from_str(&line).expect("JSON");
+    assert_eq!(log["tls_failure"], "unknown CA", "{log}");
+}
