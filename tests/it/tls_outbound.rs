@@ -6,8 +6,10 @@
 use crate::common::fake_soap::{FakeSoap, Reply, SOAP11_NS};
 use crate::common::gateway::{assert_problem, GatewayBuilder, Resp, TestGateway};
 use crate::common::nginx::{nginx, Nginx, NginxConfig, Upstream};
+use crate::common::oidc::{decode_jwt, start_tls, Oidc, OidcTls};
 use crate::common::pki::Pki;
 use crate::common::process::Soapgate;
+use actix_web::dev::ServerHandle;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -35,7 +37,11 @@ fn https(pki: &Pki, name: &str, upstream: Upstream, client_ca: bool) -> Option<N
 
 /// The mapping of one route `GET /op` over `url`; `tls` is the `backend.tls` flow mapping.
 fn mapping(url: &str, tls: Option<&str>, backend_extra: &str) -> String {
-    let route: String = ROUTE.lines().map(|l| format!("    {l}\n")).collect();
+    mapping_of(ROUTE, url, tls, backend_extra)
+}
+
+fn mapping_of(route: &str, url: &str, tls: Option<&str>, backend_extra: &str) -> String {
+    let route: String = route.lines().map(|l| format!("    {l}\n")).collect();
     let tls = tls.map(|t| format!("  tls: {t}\n")).unwrap_or_default();
     format!(
         "service: svc\nbackend:\n  urls: ['{url}']\n  namespace: urn:test\n{tls}{backend_extra}routes:\n  \
@@ -311,4 +317,155 @@ async fn ssl_cert_file_is_the_trust_store_without_a_ca_file() {
         .expect("the TLS warning");
     let log: Value = serde_json::from_str(&line).expect("JSON");
     assert_eq!(log["tls_failure"], "unknown CA", "{log}");
+}
+
+/// The provider over https with `server.pem`; `client_ca` enables its `tls_client_auth` client.
+fn https_idp(pki: &Pki, client_ca: bool) -> Option<Oidc> {
+    start_tls(&OidcTls {
+        cert: pki.path("server.pem"),
+        key: pki.path("server.key"),
+        ca: pki.path("ca.pem"),
+        client_ca: client_ca.then(|| pki.path("ca.pem")),
+    })
+}
+
+/// A gateway whose route needs `customers:read` from the provider `corp` trusted through
+/// `ca_file`, with its admin listener (for `/readyz`).
+async fn auth_gateway(idp: &Oidc, ca_file: &str, fake_url: &str) -> (TestGateway, String, ServerHandle) {
+    let auth = format!(
+        "auth:\n  providers:\n    - name: corp\n      issuer: {}\n      audiences: [urn:soapgate:api]\n      \
+         tls: {{ ca_file: '{ca_file}' }}\n",
+        idp.issuer()
+    );
+    let route = format!("{ROUTE}\nscopes: [customers:read]");
+    let gw = TestGateway::builder()
+        .config(&auth)
+        .mapping("svc", &mapping_of(&route, fake_url, None, ""))
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .start();
+    let (server, addrs) = soapgate::admin::admin_server(gw.gw.clone(), "127.0.0.1:0").expect("admin");
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    (gw, format!("http://{}/readyz", addrs[0]), handle)
+}
+
+async fn bearer(gw: &TestGateway, token: &str) -> Resp {
+    let auth = format!("Bearer {token}");
+    gw.send("GET", "/op", &[("authorization", auth.as_str())], None)
+        .await
+}
+
+#[actix_rt::test]
+async fn an_https_identity_provider_trusted_by_ca_file_makes_the_gateway_ready() {
+    let pki = Pki::new();
+    let Some(idp) = https_idp(&pki, false) else {
+        return;
+    };
+    let fake = FakeSoap::new().otherwise(Reply::soap11(OK)).start();
+    let (gw, readyz, admin) = auth_gateway(&idp, &pki.p("ca.pem"), &fake.url("/s")).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !gw.gw.ready() {
+        assert!(Instant::now() < deadline, "the https provider never became ready");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = fetch(&readyz).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.json(),
+        json!({"ready": true, "routes": 1, "providers": [{"name": "corp", "ready": true, "keys": 2}]})
+    );
+    let token = idp.token("gateway-tests", "s3cret", "customers:read", None).await;
+    assert_eq!(decode_jwt(&token).1["iss"], idp.issuer());
+    assert_ok(&bearer(&gw, &token).await);
+    assert_eq!(fake.hits(), 1);
+    admin.stop(false).await;
+}
+
+#[actix_rt::test]
+async fn an_https_identity_provider_under_the_wrong_ca_keeps_the_gateway_unready() {
+    let pki = Pki::new();
+    let Some(idp) = https_idp(&pki, false) else {
+        return;
+    };
+    let fake = FakeSoap::new().otherwise(Reply::soap11(OK)).start();
+    let (gw, readyz, admin) = auth_gateway(&idp, &pki.p("other-ca.pem"), &fake.url("/s")).await;
+    actix_rt::time::sleep(Duration::from_millis(1000)).await;
+    let r = fetch(&readyz).await;
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.json(),
+        json!({"ready": false, "routes": 1, "providers": [{"name": "corp", "ready": false, "keys": 0}]})
+    );
+    let token = idp.token("gateway-tests", "s3cret", "customers:read", None).await;
+    let r = bearer(&gw, &token).await;
+    assert_problem(
+        &r,
+        503,
+        "AUTH_UNAVAILABLE",
+        "The identity provider cannot be reached to check the token.",
+        "/op",
+    );
+    assert_eq!(fake.hits(), 0);
+    admin.stop(false).await;
+}
+
+#[actix_rt::test]
+async fn client_credentials_over_https_with_tls_client_auth_and_with_a_secret() {
+    let pki = Pki::new();
+    let Some(idp) = https_idp(&pki, true) else {
+        return;
+    };
+    let fake = FakeSoap::new().otherwise(Reply::soap11(OK)).start();
+    let ca = pki.p("ca.pem");
+    let token_url = idp.url("/token");
+    let with = |creds: String| {
+        TestGateway::builder()
+            .mapping(
+                "svc",
+                &mapping(&fake.url("/s"), None, &format!("  credentials: {creds}\n")),
+            )
+            .file("templates/t.xml.hbs", TEMPLATE)
+            .file("cs", "s3cret\n")
+            .start()
+    };
+    let sent_client_id = || {
+        let auth = fake
+            .last_request()
+            .expect("sent")
+            .header("authorization")
+            .expect("Authorization")
+            .to_string();
+        let (_, claims) = decode_jwt(auth.strip_prefix("Bearer ").expect("bearer"));
+        assert_eq!(claims["iss"], idp.issuer(), "{claims}");
+        claims["client_id"].clone()
+    };
+    // RFC 8705: no secret, the CA-signed client certificate (CN=soapgate-client) authenticates.
+    let mtls = |cert: &str| {
+        format!(
+            "{{ kind: oauth2_client_credentials, token_url: '{token_url}', client_id: gateway-mtls, \
+             auth_method: tls_client_auth, scopes: [customers:read], tls: {{ ca_file: '{ca}', \
+             cert_file: '{}', key_file: '{}' }} }}",
+            pki.p(&format!("{cert}.pem")),
+            pki.p(&format!("{cert}.key"))
+        )
+    };
+    assert_ok(&with(mtls("client")).get("/op").await);
+    assert_eq!(sent_client_id(), "gateway-mtls");
+    // client_secret_basic over the same https endpoint.
+    let basic = format!(
+        "{{ kind: oauth2_client_credentials, token_url: '{token_url}', client_id: gateway-tests, \
+         client_secret_file: cs, tls: {{ ca_file: '{ca}' }} }}"
+    );
+    assert_ok(&with(basic).get("/op").await);
+    assert_eq!(sent_client_id(), "gateway-tests");
+    // A self-signed client certificate is not verified by the provider: no token, no call.
+    let r = with(mtls("self-client")).get("/op").await;
+    assert_problem(
+        &r,
+        503,
+        "BACKEND_CREDENTIALS_UNAVAILABLE",
+        "The gateway could not obtain credentials for the backend.",
+        "/op",
+    );
+    assert_eq!(fake.hits(), 2);
 }
