@@ -160,6 +160,7 @@ fn bench_ratelimit(c: &mut Criterion) {
                 on_error: OnError::Reject,
                 prefix: "bench".into(),
                 retry_interval: Duration::from_secs(1),
+                tls: None,
             };
             let store = sys.block_on(async { RedisStore::new(spec, Default::default()) });
             let check = |key: &str| Check {

@@ -19,7 +19,13 @@ async fn readyz(gw: web::Data<Gateway>) -> HttpResponse {
         .auth
         .providers
         .iter()
-        .map(|p| json!({"name": p.spec.name, "ready": p.keys.ready(), "keys": p.keys.keys().len()}))
+        .map(|p| {
+            let mut v = json!({"name": p.spec.name, "ready": p.keys.ready(), "keys": p.keys.keys().len()});
+            if let Some(e) = p.keys.last_error() {
+                v["error"] = json!(e);
+            }
+            v
+        })
         .collect();
     let ready = snap.auth.ready();
     let body = json!({"ready": ready, "routes": snap.router.routes().len(), "providers": providers});

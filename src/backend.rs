@@ -376,7 +376,7 @@ where
 }
 
 fn send_error(e: SendRequestError, https: bool, timeout: Duration) -> Attempt {
-    if let Some(class) = tls_failure(&e) {
+    if let Some(class) = crate::tls::TlsFailure::of_send(&e) {
         return Attempt::Tls(class, e.to_string());
     }
     match e {
@@ -389,19 +389,6 @@ fn send_error(e: SendRequestError, https: bool, timeout: Duration) -> Attempt {
         SendRequestError::Connect(c) => Attempt::Connect(c.to_string()),
         SendRequestError::Timeout => Attempt::Failed(GatewayError::UpstreamTimeout(timeout.as_millis())),
         other => Attempt::Failed(GatewayError::UpstreamProtocol(other.to_string())),
-    }
-}
-
-/// The TLS failure behind a send error, if one is: a failed handshake, or an alert the server sent
-/// once it had read the request (TLS 1.3 servers refuse a client certificate after the client's
-/// side of the handshake is done; nothing was processed).
-fn tls_failure(e: &SendRequestError) -> Option<crate::tls::TlsFailure> {
-    use crate::tls::TlsFailure;
-    match e {
-        SendRequestError::Connect(ConnectError::Io(io)) => TlsFailure::of_io(io),
-        SendRequestError::Send(io) => TlsFailure::of_io(io),
-        SendRequestError::Response(actix_http::error::ParseError::Io(io)) => TlsFailure::of_io(io),
-        _ => None,
     }
 }
 

@@ -41,6 +41,9 @@ enum Command {
         /// config's `auth:` provider).
         #[arg(long, default_value = demo::issuer::DEFAULT_ADDR)]
         issuer: SocketAddr,
+        /// Run everything over TLS: a throwaway CA is made at start-up and its path printed.
+        #[arg(long)]
+        tls: bool,
     },
     /// Generate a mapping, templates and a local WSDL copy for every operation of a WSDL.
     Import {
@@ -58,6 +61,10 @@ enum Command {
         /// "1.1" or "1.2" (default: 1.1 when the WSDL has a SOAP 1.1 binding).
         #[arg(long)]
         soap_version: Option<String>,
+        /// PEM bundle of the CAs trusted for https WSDL and XSD locations (default: the system
+        /// trust store, which honours SSL_CERT_FILE and SSL_CERT_DIR).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
     /// Print the OpenAPI 3.1 document of the REST facade.
     Openapi {
@@ -75,14 +82,16 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             backend,
             issuer,
-        } => with_runtime(run_demo(demo_config(config), backend, issuer)),
+            tls,
+        } => with_runtime(run_demo(demo_config(config), backend, issuer, tls)),
         Command::Import {
             wsdl,
             out,
             service,
             backend_url,
             soap_version,
-        } => import(&wsdl, out, service, backend_url, soap_version.as_deref()),
+            ca_file,
+        } => import(&wsdl, out, service, backend_url, soap_version.as_deref(), ca_file),
         Command::Openapi { config } => openapi(&config),
     }
 }
@@ -94,7 +103,23 @@ fn import(
     service: Option<String>,
     backend_url: Option<String>,
     soap_version: Option<&str>,
+    ca_file: Option<PathBuf>,
 ) -> ExitCode {
+    let raw = ca_file.map(|f| crate::tls::RawClientTls {
+        ca_file: Some(f.display().to_string()),
+        ..Default::default()
+    });
+    let mut d = crate::config::Diagnostics::default();
+    let at = crate::tls::At {
+        file: "command line",
+        key: "--ca-file",
+        base: Path::new("."),
+    };
+    let tls = crate::tls::ClientTls::build(raw.as_ref(), at, &mut d);
+    if !d.errors.is_empty() {
+        eprint!("{}", report(&d.errors));
+        return ExitCode::FAILURE;
+    }
     let soap_version = match soap_version {
         None => None,
         Some("1.1") => Some(crate::soap::SoapVersion::V11),
@@ -109,6 +134,7 @@ fn import(
         service,
         backend_url,
         soap_version,
+        tls,
     };
     match crate::wsdl::import::import(wsdl, &opts) {
         Ok(report) => {
@@ -167,6 +193,9 @@ fn check(config: &Path) -> ExitCode {
     match Gateway::load(config.to_path_buf()) {
         Ok(gw) => {
             let snap = gw.snapshot();
+            for w in &snap.warnings {
+                println!("warning: {w}");
+            }
             println!(
                 "{}: ok ({} services, {} routes)",
                 config.display(),
@@ -196,6 +225,7 @@ async fn start(gw: Arc<Gateway>) -> Result<(Vec<SocketAddr>, Running), String> {
     let snap = gw.snapshot();
     let s = &snap.settings;
     logging::init(s.log_format, &s.log_level);
+    crate::gateway::log_warnings(&snap);
     let (rest, addrs) = server::rest_server(gw.clone(), &s.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
     let admin = match &s.admin_listen {
@@ -261,14 +291,24 @@ const DEMO_READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(10
 
 /// `soapgate demo`: the SOAP service and the development token issuer (only ever started here),
 /// then the gateway; the banner once the gateway holds the issuer's keys.
-async fn run_demo(config: PathBuf, backend: SocketAddr, issuer: SocketAddr) -> Result<(), String> {
+async fn run_demo(config: PathBuf, backend: SocketAddr, issuer: SocketAddr, tls: bool) -> Result<(), String> {
+    let pki = if tls {
+        Some(demo::tls::DemoPki::create()?)
+    } else {
+        None
+    };
+    let config = match &pki {
+        Some(p) => p.tls_config(&config)?,
+        None => config,
+    };
+    let server_tls = pki.as_ref().map(|p| p.server.clone());
     let gw = Arc::new(Gateway::load(config.clone()).map_err(|e| report(&e))?);
-    let (soap, soap_addr) = demo::backend::start(backend)
+    let (soap, soap_addr) = demo::backend::start_with(backend, server_tls.clone())
         .await
         .map_err(|e| format!("cannot start the demo SOAP service on {backend}: {e}"))?;
     let soap_handle = soap.handle();
     actix_rt::spawn(soap);
-    let (idp, issuer_url) = demo::issuer::start(issuer)
+    let (idp, issuer_url) = demo::issuer::start(issuer, server_tls)
         .map_err(|e| format!("cannot start the demo token issuer on {issuer}: {e}"))?;
     let idp_handle = idp.handle();
     actix_rt::spawn(idp);
@@ -294,10 +334,21 @@ async fn run_demo(config: PathBuf, backend: SocketAddr, issuer: SocketAddr) -> R
             "soapgate: note: the identity provider keys are not loaded yet; requests needing a token get 503 until they are"
         );
     }
-    let base = addrs.first().map(|a| format!("http://{a}")).unwrap_or_default();
+    let scheme = if pki.is_some() { "https" } else { "http" };
+    let base = addrs
+        .first()
+        .map(|a| format!("{scheme}://{a}"))
+        .unwrap_or_default();
+    let ca = pki.as_ref().map(|p| p.ca_file.display().to_string());
     println!(
         "{}",
-        demo::banner(&base, soap_addr, &issuer_url, &gw.snapshot().settings)
+        demo::banner(
+            &base,
+            soap_addr,
+            &issuer_url,
+            &gw.snapshot().settings,
+            ca.as_deref()
+        )
     );
     let r = running.await;
     idp_handle.stop(true).await;

@@ -67,6 +67,7 @@ impl Gateway {
     pub fn reload(&self) -> Result<(), Vec<ConfigError>> {
         match Snapshot::load(&self.config_path) {
             Ok(mut new) => {
+                log_warnings(&new);
                 let old = self.snapshot();
                 new.auth.adopt(&old.auth);
                 new.ratelimit.adopt(&old.ratelimit);
@@ -87,5 +88,12 @@ impl Gateway {
                 Err(errors)
             }
         }
+    }
+}
+
+/// Logs the config's warnings (at start-up, once logging is set up, and on every reload).
+pub fn log_warnings(snap: &Snapshot) {
+    for w in &snap.warnings {
+        tracing::warn!(warning = %w, "config warning");
     }
 }

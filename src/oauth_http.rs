@@ -63,7 +63,10 @@ pub async fn send(
     let mut res = req
         .send_body(body)
         .await
-        .map_err(|e| IdpHttpError::Send(e.to_string()))?;
+        .map_err(|e| match crate::tls::TlsFailure::of_send(&e) {
+            Some(class) => IdpHttpError::Send(format!("TLS handshake failed ({}): {e}", class.as_str())),
+            None => IdpHttpError::Send(e.to_string()),
+        })?;
     let bytes = res
         .body()
         .limit(MAX_IDP_RESPONSE)

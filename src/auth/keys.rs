@@ -68,6 +68,8 @@ struct State {
     /// Last attempt (success or not), and consecutive failures (backoff).
     attempted: Option<Instant>,
     failures: u32,
+    /// Why the last attempt failed (cleared by a success), for `/readyz`.
+    last_error: Option<String>,
     /// Last on-demand refetch for an unknown `kid`.
     refetched: Option<Instant>,
 }
@@ -85,6 +87,11 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
+    /// Why the last fetch failed, while it has not succeeded since.
+    pub fn last_error(&self) -> Option<String> {
+        self.read(|s| s.last_error.clone())
+    }
+
     pub fn new() -> KeyStore {
         KeyStore::default()
     }
@@ -159,6 +166,7 @@ impl KeyStore {
                 let held = self.write(|s| {
                     s.attempted = Some(Instant::now());
                     s.failures = s.failures.saturating_add(1);
+                    s.last_error = Some(e.clone());
                     s.keys.len()
                 });
                 tracing::warn!(
@@ -184,6 +192,7 @@ impl KeyStore {
                 s.fetched = Some(Instant::now());
                 s.attempted = s.fetched;
                 s.failures = 0;
+                s.last_error = None;
             });
             self.ready.store(true, Ordering::Release);
             return Ok(());
@@ -198,6 +207,7 @@ impl KeyStore {
             s.fetched = Some(Instant::now());
             s.attempted = s.fetched;
             s.failures = 0;
+            s.last_error = None;
         });
         if !self.ready.swap(true, Ordering::AcqRel) {
             tracing::info!(provider = %spec.name, keys = count, "identity provider keys loaded");

@@ -186,6 +186,8 @@ pub struct Snapshot {
     pub auth: crate::auth::Auth,
     /// Rate-limit policies with their counters, and the store.
     pub ratelimit: crate::ratelimit::RateLimits,
+    /// What `check` warns about and `serve` logs (a certificate expiring soon).
+    pub warnings: Vec<ConfigError>,
 }
 
 impl Snapshot {
@@ -200,7 +202,7 @@ impl Snapshot {
         };
         let settings = settings::build(&raw, &file, &mut diag);
         let auth = crate::auth::config::build(&raw.auth, &base, &file, &mut diag);
-        let ratelimit = crate::ratelimit::config::build(&raw.rate_limits, &file, &mut diag);
+        let ratelimit = crate::ratelimit::config::build(&raw.rate_limits, &base, &file, &mut diag);
         let mappings_dir = base.join(raw.mappings.as_deref().unwrap_or("mappings"));
         let mut templates = Templates::new();
         let mut services = Vec::new();
@@ -231,6 +233,7 @@ impl Snapshot {
                 services,
                 auth,
                 ratelimit,
+                warnings: diag.warnings,
             })
         } else {
             Err(diag.errors)

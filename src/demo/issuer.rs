@@ -88,6 +88,11 @@ impl TokenError {
 impl Issuer {
     /// An issuer named `http://<addr>` with a freshly generated P-256 key.
     pub fn generate(addr: SocketAddr) -> Result<Issuer, String> {
+        Issuer::generate_at(format!("http://{addr}"))
+    }
+
+    /// An issuer named `issuer` (its base URL) with a freshly generated P-256 key.
+    pub fn generate_at(issuer: String) -> Result<Issuer, String> {
         let secret = random_p256_key()?;
         let der = secret
             .to_pkcs8_der()
@@ -99,7 +104,7 @@ impl Issuer {
         jwk["use"] = json!("sig");
         jwk["alg"] = json!("ES256");
         Ok(Issuer {
-            issuer: format!("http://{addr}"),
+            issuer,
             kid,
             key: EncodingKey::from_ec_der(der.as_bytes()),
             jwk,
@@ -295,15 +300,23 @@ fn granted_scope(requested: Option<&str>) -> Result<String, TokenError> {
 ///
 /// Returns the server, which must be awaited or spawned by the caller, and the issuer identifier
 /// (`http://<bound address>`).
-pub fn start(addr: SocketAddr) -> std::io::Result<(Server, String)> {
+pub fn start(
+    addr: SocketAddr,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+) -> std::io::Result<(Server, String)> {
     let listener = TcpListener::bind(addr)?;
     let bound = listener.local_addr()?;
-    let issuer = web::Data::new(Issuer::generate(bound).map_err(std::io::Error::other)?);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let issuer = Issuer::generate_at(format!("{scheme}://{bound}")).map_err(std::io::Error::other)?;
+    let issuer = web::Data::new(issuer);
     let name = issuer.issuer().to_string();
     let server = HttpServer::new(move || App::new().app_data(issuer.clone()).configure(routes))
         .workers(1)
-        .shutdown_timeout(1)
-        .listen(listener)?;
+        .shutdown_timeout(1);
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, (*config).clone())?,
+        None => server.listen(listener)?,
+    };
     Ok((server.run(), name))
 }
 

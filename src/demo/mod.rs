@@ -2,6 +2,7 @@
 //! wired to both.
 pub mod backend;
 pub mod issuer;
+pub mod tls;
 
 use crate::config::Settings;
 use std::net::SocketAddr;
@@ -19,7 +20,23 @@ fn token_command(issuer_url: &str, scope: Option<&str>) -> String {
 
 /// The text `soapgate demo` prints: where things run and commands that work as printed, pasted in
 /// order into a POSIX shell (the first fetches the token the others send).
-pub fn banner(base: &str, soap: SocketAddr, issuer_url: &str, s: &Settings) -> String {
+/// With `cacert` (`demo --tls`) every command trusts the demo's CA and the SOAP service is https.
+pub fn banner(base: &str, soap: SocketAddr, issuer_url: &str, s: &Settings, cacert: Option<&str>) -> String {
+    let text = banner_text(base, soap, issuer_url, s);
+    match cacert {
+        None => text,
+        Some(ca) => text
+            .replace("curl -s", &format!("curl -s --cacert {ca}"))
+            .replace(&format!("http://{soap}"), &format!("https://{soap}"))
+            .replacen(
+                "soapgate demo is running.",
+                &format!("soapgate demo is running over TLS.\n  demo CA (throwaway, made at start-up): {ca}"),
+                1,
+            ),
+    }
+}
+
+fn banner_text(base: &str, soap: SocketAddr, issuer_url: &str, s: &Settings) -> String {
     let admin = s
         .admin_listen
         .as_deref()
@@ -93,6 +110,7 @@ mod tests {
             soap,
             "http://127.0.0.1:9082",
             &snap.settings,
+            None,
         );
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
         let fetch = lines

@@ -39,6 +39,9 @@ pub struct RawStore {
     pub prefix: Option<String>,
     /// While Redis is failing, how often one request tries it again (default 1s).
     pub retry_interval: Option<Quantity>,
+    /// For `rediss://` URLs: `ca_file` (instead of the system trust store), `cert_file` and
+    /// `key_file`/`key_env` (a client certificate).
+    pub tls: Option<crate::tls::RawClientTls>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,8 +62,8 @@ pub struct RawPolicy {
 }
 
 /// Builds the runtime [`RateLimits`] from the raw block.
-pub fn build(raw: &RawRateLimits, file: &str, d: &mut Diagnostics) -> RateLimits {
-    let store = store(raw.store.as_ref(), file, d);
+pub fn build(raw: &RawRateLimits, base: &std::path::Path, file: &str, d: &mut Diagnostics) -> RateLimits {
+    let store = store(raw.store.as_ref(), base, file, d);
     let mut proxies = Vec::new();
     for (i, p) in raw.trusted_proxies.iter().enumerate() {
         match Cidr::parse(p) {
@@ -112,18 +115,73 @@ pub fn build(raw: &RawRateLimits, file: &str, d: &mut Diagnostics) -> RateLimits
     RateLimits::new(specs, store, proxies, forwarded)
 }
 
-fn store(raw: Option<&RawStore>, file: &str, d: &mut Diagnostics) -> StoreSpec {
+/// The TLS profile of a `rediss://` store. Redis names its peer by the URL's host, so
+/// `server_name` has no meaning here; `#insecure` URLs (no verification) are refused.
+fn store_tls(
+    raw: &RawStore,
+    url: &str,
+    base: &std::path::Path,
+    file: &str,
+    d: &mut Diagnostics,
+) -> Option<crate::tls::ClientTls> {
+    let at = "rate_limits.store";
+    let tls_url = url.starts_with("rediss://");
+    if url.contains("#insecure") {
+        d.error(
+            file,
+            &format!("{at}.url"),
+            "`#insecure` turns certificate verification off",
+            "remove it; trust a private CA with `tls.ca_file`",
+        );
+    }
+    if let Some(t) = &raw.tls {
+        if !tls_url {
+            d.error(
+                file,
+                &format!("{at}.tls"),
+                "`tls` is set but the URL is not rediss://",
+                "use a rediss:// URL, or remove `tls`",
+            );
+        }
+        if t.server_name.is_some() {
+            d.error(
+                file,
+                &format!("{at}.tls.server_name"),
+                "Redis checks the certificate against the URL's host name",
+                "put the certificate's name in the URL (rediss://name:port), e.g. with an /etc/hosts entry",
+            );
+        }
+    }
+    tls_url.then(|| {
+        crate::tls::ClientTls::build(
+            raw.tls.as_ref(),
+            crate::tls::At {
+                file,
+                key: "rate_limits.store.tls",
+                base,
+            },
+            d,
+        )
+    })
+}
+
+fn store(raw: Option<&RawStore>, base: &std::path::Path, file: &str, d: &mut Diagnostics) -> StoreSpec {
     let Some(raw) = raw else {
         return StoreSpec::Local;
     };
     let at = "rate_limits.store";
     match raw.kind.as_str() {
         "local" => {
-            if raw.url.is_some() || raw.timeout.is_some() || raw.on_error.is_some() || raw.prefix.is_some() {
+            if raw.url.is_some()
+                || raw.timeout.is_some()
+                || raw.on_error.is_some()
+                || raw.prefix.is_some()
+                || raw.tls.is_some()
+            {
                 d.error(
                     file,
                     at,
-                    "url, timeout, on_error and prefix apply to the redis store only",
+                    "url, timeout, on_error, prefix and tls apply to the redis store only",
                     "remove them, or use `kind: redis`",
                 );
             }
@@ -142,6 +200,7 @@ fn store(raw: Option<&RawStore>, file: &str, d: &mut Diagnostics) -> StoreSpec {
                 }
                 Some(u) => {
                     let is_redis = u.starts_with("redis://")
+                        || u.starts_with("rediss://")
                         || u.starts_with("redis+unix://")
                         || u.starts_with("unix://");
                     if !is_redis || redis::Client::open(u.as_str()).is_err() {
@@ -149,7 +208,7 @@ fn store(raw: Option<&RawStore>, file: &str, d: &mut Diagnostics) -> StoreSpec {
                             file,
                             &format!("{at}.url"),
                             "not a usable Redis URL",
-                            "write redis://host:port/db (TLS is not built in: use a local TLS sidecar)",
+                            "write redis://host:port/db, or rediss://host:port/db for TLS",
                         );
                     }
                     u.clone()
@@ -180,7 +239,9 @@ fn store(raw: Option<&RawStore>, file: &str, d: &mut Diagnostics) -> StoreSpec {
                     "use a short name such as soapgate",
                 );
             }
+            let tls = store_tls(raw, &url, base, file, d);
             StoreSpec::Redis(RedisSpec {
+                tls,
                 url,
                 timeout: duration_or(
                     &raw.timeout,
@@ -475,7 +536,7 @@ mod tests {
     fn raw(yaml: &str) -> (RateLimits, Vec<String>) {
         let raw: RawRateLimits = serde_yaml_ng::from_str(yaml).expect("yaml");
         let mut d = Diagnostics::default();
-        let rl = build(&raw, "soapgate.yaml", &mut d);
+        let rl = build(&raw, std::path::Path::new("."), "soapgate.yaml", &mut d);
         (rl, d.errors.iter().map(ToString::to_string).collect())
     }
 

@@ -86,6 +86,8 @@ pub struct RedisSpec {
     pub on_error: OnError,
     pub prefix: String,
     pub retry_interval: Duration,
+    /// Trust and client certificate for `rediss://` (`None` for plain `redis://`).
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -95,10 +95,31 @@ pub enum StoreError {
     Failed(String),
 }
 
+/// A client for the store's URL; `rediss://` with the profile's CAs and client certificate
+/// (none: the system trust store).
+fn client(spec: &RedisSpec) -> Option<redis::Client> {
+    let Some(tls) = &spec.tls else {
+        return redis::Client::open(spec.url.as_str()).ok();
+    };
+    crate::tls::provider();
+    let m = tls.material();
+    let certs = redis::TlsCertificates {
+        client_tls: match (&m.cert_pem, &m.key_pem) {
+            (Some(cert), Some(key)) => Some(redis::ClientTlsConfig {
+                client_cert: cert.clone(),
+                client_key: key.clone(),
+            }),
+            _ => None,
+        },
+        root_cert: m.ca_pem.clone(),
+    };
+    redis::Client::build_with_tls(spec.url.as_str(), certs).ok()
+}
+
 impl RedisStore {
     pub fn new(spec: RedisSpec, metrics: Arc<RateLimitMetrics>) -> RedisStore {
         RedisStore {
-            client: redis::Client::open(spec.url.as_str()).ok(),
+            client: client(&spec),
             spec,
             conn: ArcSwapOption::empty(),
             script: redis::Script::new(GCRA_LUA),

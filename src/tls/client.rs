@@ -59,6 +59,12 @@ impl PartialEq for ClientTls {
     }
 }
 
+impl Default for ClientTls {
+    fn default() -> ClientTls {
+        ClientTls::system()
+    }
+}
+
 impl ClientTls {
     /// The system trust store (honouring `SSL_CERT_FILE` / `SSL_CERT_DIR`), no client certificate.
     pub fn system() -> ClientTls {

@@ -61,6 +61,20 @@ impl TlsFailure {
         }
     }
 
+    /// The TLS failure behind an awc send error, if one is: a failed handshake, or an alert the
+    /// server sent once it had read the request (a TLS 1.3 server refuses a client certificate
+    /// after the client's side of the handshake is done; nothing was processed).
+    pub fn of_send(e: &awc::error::SendRequestError) -> Option<TlsFailure> {
+        use awc::error::{ConnectError, SendRequestError};
+        match e {
+            SendRequestError::Connect(ConnectError::Io(io)) | SendRequestError::Send(io) => {
+                TlsFailure::of_io(io)
+            }
+            SendRequestError::Response(actix_http::error::ParseError::Io(io)) => TlsFailure::of_io(io),
+            _ => None,
+        }
+    }
+
     /// Finds a rustls error behind an I/O error (tokio-rustls wraps them so).
     pub fn of_io(e: &std::io::Error) -> Option<TlsFailure> {
         let inner = e.get_ref()?;

@@ -264,6 +264,7 @@ fn import_one(path: &Path, out: &Path) -> Result<Option<usize>, String> {
         return Ok(None);
     };
     let opts = ImportOptions {
+        tls: soapgate::tls::ClientTls::system(),
         out: out.to_path_buf(),
         ..ImportOptions::default()
     };

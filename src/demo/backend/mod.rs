@@ -51,10 +51,21 @@ pub fn app_config(cfg: &mut web::ServiceConfig) {
 /// Returns the server, which must be awaited or spawned by the caller, and the
 /// address actually bound.
 pub async fn start(addr: SocketAddr) -> std::io::Result<(Server, SocketAddr)> {
+    start_with(addr, None).await
+}
+
+/// [`start`], over TLS when `tls` is given (`soapgate demo --tls`).
+pub async fn start_with(
+    addr: SocketAddr,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+) -> std::io::Result<(Server, SocketAddr)> {
     let server = HttpServer::new(|| App::new().configure(app_config))
         .workers(1)
-        .shutdown_timeout(1)
-        .bind(addr)?;
+        .shutdown_timeout(1);
+    let server = match tls {
+        Some(config) => server.bind_rustls_0_23(addr, (*config).clone())?,
+        None => server.bind(addr)?,
+    };
     let bound = server
         .addrs()
         .first()

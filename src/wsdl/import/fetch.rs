@@ -15,11 +15,11 @@ const MAX_REDIRECTS: u8 = 5;
 
 /// Loads `entry` (absolute file path or http(s) URL); returns the model and every fetched document,
 /// entry first.
-pub fn load_recorded(entry: &str) -> Result<(Wsdl, Vec<Fetched>), WsdlError> {
+pub fn load_recorded(entry: &str, tls: &crate::tls::ClientTls) -> Result<(Wsdl, Vec<Fetched>), WsdlError> {
     let recorded: RefCell<Vec<Fetched>> = RefCell::new(Vec::new());
     let fetch = |location: &str| -> Result<Vec<u8>, String> {
         let bytes = match is_http(location) {
-            true => http_get(location)?,
+            true => http_get(location, tls)?,
             false => crate::wsdl::read_file(location)?,
         };
         recorded.borrow_mut().push(Fetched {
@@ -33,13 +33,13 @@ pub fn load_recorded(entry: &str) -> Result<(Wsdl, Vec<Fetched>), WsdlError> {
 }
 
 /// A blocking GET on a fresh actix system (the CLI runs outside any runtime).
-fn http_get(url: &str) -> Result<Vec<u8>, String> {
+fn http_get(url: &str, tls: &crate::tls::ClientTls) -> Result<Vec<u8>, String> {
     let lower = url.to_ascii_lowercase();
     if !(lower.starts_with("http://") || lower.starts_with("https://")) {
         return Err("only http and https URLs are fetched".into());
     }
     let work = async {
-        match actix_rt::time::timeout(HTTP_TIMEOUT, get(url)).await {
+        match actix_rt::time::timeout(HTTP_TIMEOUT, get(url, tls)).await {
             Ok(result) => result,
             Err(_) => Err(format!("no complete answer within {}s", HTTP_TIMEOUT.as_secs())),
         }
@@ -47,8 +47,13 @@ fn http_get(url: &str) -> Result<Vec<u8>, String> {
     actix_rt::System::new().block_on(work)
 }
 
-async fn get(url: &str) -> Result<Vec<u8>, String> {
+async fn get(url: &str, tls: &crate::tls::ClientTls) -> Result<Vec<u8>, String> {
+    let connector = awc::Connector::new()
+        .rustls_0_23(tls.config())
+        .timeout(HTTP_TIMEOUT)
+        .handshake_timeout(HTTP_TIMEOUT);
     let client = awc::Client::builder()
+        .connector(connector)
         .timeout(HTTP_TIMEOUT)
         .max_redirects(MAX_REDIRECTS)
         .finish();
@@ -57,7 +62,7 @@ async fn get(url: &str) -> Result<Vec<u8>, String> {
         .insert_header(("accept", "text/xml, application/xml, application/wsdl+xml, */*"))
         .send()
         .await
-        .map_err(|e| describe_send_error(url, &e.to_string()))?;
+        .map_err(|e| describe_send_error(url, &e))?;
     if !res.status().is_success() {
         return Err(format!("HTTP status {}", res.status()));
     }
@@ -69,11 +74,15 @@ async fn get(url: &str) -> Result<Vec<u8>, String> {
     Ok(body.to_vec())
 }
 
-fn describe_send_error(url: &str, msg: &str) -> String {
-    if url.to_ascii_lowercase().starts_with("https://") {
-        return format!(
-            "{msg} (this build has no TLS client: download the WSDL and its imports, then import the file)"
-        );
+fn describe_send_error(url: &str, e: &awc::error::SendRequestError) -> String {
+    use awc::error::{ConnectError, SendRequestError};
+    if let SendRequestError::Connect(ConnectError::Io(io)) = e {
+        if let Some(class) = crate::tls::TlsFailure::of_io(io) {
+            return format!(
+                "TLS handshake with {url} failed: {} (trust a private CA with --ca-file)",
+                class.as_str()
+            );
+        }
     }
-    msg.to_string()
+    e.to_string()
 }

@@ -48,6 +48,8 @@ pub struct ImportOptions {
     pub backend_url: Option<String>,
     /// SOAP version (default: 1.1 when the WSDL has it, else 1.2).
     pub soap_version: Option<SoapVersion>,
+    /// How https WSDL/XSD locations are trusted (`--ca-file`; default the system trust store).
+    pub tls: crate::tls::ClientTls,
 }
 
 /// One operation's outcome.
@@ -94,7 +96,7 @@ pub enum ImportError {
 pub fn import(entry: &str, opts: &ImportOptions) -> Result<ImportReport, ImportError> {
     let entry = absolute_entry(entry)?;
     check_backend_option(opts.backend_url.as_deref())?;
-    let (wsdl, fetched) = fetch::load_recorded(&entry)?;
+    let (wsdl, fetched) = fetch::load_recorded(&entry, &opts.tls)?;
     let service = service_name(&entry, &wsdl, opts.service.as_deref())?;
     let mapping_file = opts.out.join("mappings").join(format!("{service}.yaml"));
     if mapping_file.exists() {
@@ -155,7 +157,7 @@ fn absolute_entry(entry: &str) -> Result<String, ImportError> {
 fn check_backend_option(url: Option<&str>) -> Result<(), ImportError> {
     match url {
         Some(u) if !is_http(u) => Err(ImportError::InvalidOption(format!(
-            "--backend-url `{u}` is not an http:// URL"
+            "--backend-url `{u}` is not an http(s) URL"
         ))),
         _ => Ok(()),
     }

@@ -190,7 +190,7 @@ pub(super) fn backend_url(
         .or_else(|| ports.clone().next());
     let address = port.map(|p| p.address.as_str()).unwrap_or("");
     let lower = address.to_ascii_lowercase();
-    if lower.starts_with("http://")
+    if (lower.starts_with("http://") || lower.starts_with("https://"))
         && address
             .parse::<awc::http::Uri>()
             .is_ok_and(|u| u.host().is_some())
@@ -206,10 +206,7 @@ pub(super) fn backend_url(
         .unwrap_or("/");
     let why = match address {
         "" => format!("the WSDL has no SOAP {} address", version.as_str()),
-        a if lower.starts_with("https://") => {
-            format!("the WSDL's address {a} needs TLS, which this build lacks")
-        }
-        a => format!("the WSDL's address `{a}` is not an http URL"),
+        a => format!("the WSDL's address `{a}` is not an http(s) URL"),
     };
     let url = format!(
         "http://backend.invalid{}",

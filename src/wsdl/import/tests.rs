@@ -186,9 +186,10 @@ fn import_writes_a_config_that_loads_and_reports_what_it_could_not_map() {
     let dir = tempfile::tempdir().expect("tmp");
     let report = import_features(dir.path(), |_| {}).expect("imports");
     assert_eq!(report.service, "features");
-    assert_eq!(report.backend_url, "http://backend.invalid/S");
+    // issue 12: an https address is taken as it is (TLS is built in), with no placeholder note.
+    assert_eq!(report.backend_url, "https://secure.example/S");
     assert!(
-        report.notes.iter().any(|n| n.contains("needs TLS")),
+        !report.notes.iter().any(|n| n.contains("placeholder")),
         "{:?}",
         report.notes
     );

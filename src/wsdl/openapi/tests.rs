@@ -27,6 +27,7 @@ routes:
 fn snapshot(dir: &Path) -> Snapshot {
     let wsdl = Path::new(env!("CARGO_MANIFEST_DIR")).join("wsdl/customers.wsdl");
     let opts = crate::wsdl::import::ImportOptions {
+        tls: crate::tls::ClientTls::system(),
         out: dir.to_path_buf(),
         ..Default::default()
     };
