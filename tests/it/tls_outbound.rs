@@ -9,6 +9,7 @@ use crate::common::nginx::{nginx, Nginx, NginxConfig, Upstream};
 use crate::common::oidc::{decode_jwt, start_tls, Oidc, OidcTls};
 use crate::common::pki::Pki;
 use crate::common::process::Soapgate;
+use crate::common::redis::{redis_tls, RedisTls};
 use actix_web::dev::ServerHandle;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -394,7 +395,10 @@ async fn an_https_identity_provider_under_the_wrong_ca_keeps_the_gateway_unready
     assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(
         r.json(),
-        json!({"ready": false, "routes": 1, "providers": [{"name": "corp", "ready": false, "keys": 0}]})
+        json!({"ready": false, "routes": 1, "providers": [{"name": "corp", "ready": false, "keys": 0,
+            "error": format!("discovery {}/.well-known/oauth-authorization-server: identity provider \
+                unreachable: TLS handshake failed (unknown CA): Failed to connect to host: invalid peer \
+                certificate: UnknownIssuer", idp.issuer())}]})
     );
     let token = idp.token("gateway-tests", "s3cret", "customers:read", None).await;
     let r = bearer(&gw, &token).await;
@@ -468,4 +472,87 @@ async fn client_credentials_over_https_with_tls_client_auth_and_with_a_secret() 
         "/op",
     );
     assert_eq!(fake.hits(), 2);
+}
+
+/// `rate_limits` over a `rediss://` store with `tls`; policy `p`: 3 per hour, on `on_error`.
+fn rediss_gateway(url: &str, tls: &str, on_error: &str, fake_url: &str) -> TestGateway {
+    let config = format!(
+        "rate_limits:\n  store: {{ kind: redis, url: '{url}', timeout: 2s, retry_interval: 200ms, \
+         on_error: {on_error}, tls: {tls} }}\n  policies:\n    - {{ name: p, limit: 3, window: 1h }}\n"
+    );
+    let route = format!("{ROUTE}\nrate_limit: [p]");
+    TestGateway::builder()
+        .config(&config)
+        .mapping("svc", &mapping_of(&route, fake_url, None, ""))
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .start()
+}
+
+fn degraded(gw: &TestGateway) -> bool {
+    gw.gw.metrics.render().contains("soapgate_ratelimit_degraded 1")
+}
+
+#[actix_rt::test]
+async fn a_rediss_store_with_a_client_certificate_shares_one_limit() {
+    let pki = Pki::new();
+    let Some(redis) = redis_tls(RedisTls {
+        cert: pki.path("server.pem"),
+        key: pki.path("server.key"),
+        ca: pki.path("ca.pem"),
+        auth_clients: true,
+    }) else {
+        return;
+    };
+    let fake = FakeSoap::new().otherwise(Reply::soap11(OK)).start();
+    let tls = format!(
+        "{{ ca_file: '{}', cert_file: '{}', key_file: '{}' }}",
+        pki.p("ca.pem"),
+        pki.p("client.pem"),
+        pki.p("client.key")
+    );
+    let a = rediss_gateway(&redis.url(), &tls, "reject", &fake.url("/s"));
+    let b = rediss_gateway(&redis.url(), &tls, "reject", &fake.url("/s"));
+    let mut statuses = Vec::new();
+    for gw in [&a, &b, &a, &b, &a] {
+        statuses.push(gw.get("/op").await.status);
+    }
+    // One bucket in the TLS store for both instances (on_error: reject, so no local fallback
+    // could have produced these).
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    assert!(!degraded(&a) && !degraded(&b));
+    assert_eq!(fake.hits(), 3);
+}
+
+#[actix_rt::test]
+async fn a_rediss_store_under_the_wrong_ca_or_without_a_client_certificate_falls_back() {
+    let pki = Pki::new();
+    let Some(redis) = redis_tls(RedisTls {
+        cert: pki.path("server.pem"),
+        key: pki.path("server.key"),
+        ca: pki.path("ca.pem"),
+        auth_clients: true,
+    }) else {
+        return;
+    };
+    let fake = FakeSoap::new().otherwise(Reply::soap11(OK)).start();
+    let wrong_ca = format!("{{ ca_file: '{}' }}", pki.p("other-ca.pem"));
+    let no_cert = format!("{{ ca_file: '{}' }}", pki.p("ca.pem"));
+    for tls in [&wrong_ca, &no_cert] {
+        // on_error: local — this instance's own counters enforce the limit.
+        let local = rediss_gateway(&redis.url(), tls, "local", &fake.url("/s"));
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            statuses.push(local.get("/op").await.status);
+        }
+        assert_eq!(statuses, [200, 200, 200, 429, 429], "{tls}");
+        assert!(degraded(&local), "{tls}");
+        // on_error: reject — 503 RATE_LIMIT_UNAVAILABLE, the backend untouched.
+        let reject = rediss_gateway(&redis.url(), tls, "reject", &fake.url("/s"));
+        let r = reject.get("/op").await;
+        assert_eq!(r.status, 503, "{tls}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["code"], "RATE_LIMIT_UNAVAILABLE");
+        assert_eq!(r.header("retry-after"), Some("1"));
+        assert!(degraded(&reject), "{tls}");
+    }
+    assert_eq!(fake.hits(), 6);
 }
