@@ -556,3 +556,130 @@ async fn a_rediss_store_under_the_wrong_ca_or_without_a_client_certificate_falls
     }
     assert_eq!(fake.hits(), 6);
 }
+
+/// `soapgate check` over a mapping whose `backend.tls` is `tls`, the PKI's files under `certs/`.
+/// `auth` is more of soapgate.yaml, `backend_extra` more of the `backend:` block.
+fn check(pki: &Pki, tls: &str, auth: &str, backend_extra: &str) -> (std::process::Output, tempfile::TempDir) {
+    let mut b = TestGateway::builder()
+        .config(auth)
+        .mapping("svc", &mapping("https://127.0.0.1:1/s", Some(tls), backend_extra))
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .file("certs/notes.txt", "not a certificate\n");
+    for f in [
+        "ca.pem",
+        "client.pem",
+        "client.key",
+        "server.key",
+        "expired.pem",
+        "expired.key",
+    ] {
+        b = b.file(&format!("certs/{f}"), &pki.read(f));
+    }
+    b = b
+        .file("certs/soon.pem", &pki.read("soon.pem"))
+        .file("certs/soon.key", &pki.read("soon.key"));
+    let (dir, cfg) = b.write();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_soapgate"))
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .current_dir(dir.path())
+        .output()
+        .expect("run soapgate check");
+    (out, dir)
+}
+
+#[actix_rt::test]
+async fn check_names_the_file_and_key_of_each_broken_certificate_without_key_material() {
+    let pki = Pki::new();
+    let var = "SOAPGATE_IT_TLS_WRONG_KEY_51d0";
+    std::env::set_var(var, pki.read("server.key"));
+    let secrets: Vec<String> = ["server.key", "client.key", "expired.key"]
+        .iter()
+        .flat_map(|k| pki.read(k).lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    let cases = [
+        ("{ ca_file: certs/missing.pem }", "backend.tls.ca_file: cannot read {d}/certs/missing.pem: No such file or directory (os error 2) (fix: check the path (relative to soapgate.yaml) and its permissions)"),
+        ("{ ca_file: certs/notes.txt }", "backend.tls.ca_file: {d}/certs/notes.txt: no certificate in it (not PEM, or no CERTIFICATE block) (fix: give a PEM file with -----BEGIN CERTIFICATE----- blocks)"),
+        ("{ cert_file: certs/client.pem, key_file: certs/client.pem }", "backend.tls.key_file: no private key in it (not PEM, or no key block) (fix: give an unencrypted PEM key: PKCS#8, RSA (PKCS#1) or EC (SEC1))"),
+        ("{ cert_file: certs/client.pem, key_file: certs/server.key }", "backend.tls.key_file: the private key does not match the certificate ({d}/certs/client.pem) (fix: give the key the certificate was issued for)"),
+        (&format!("{{ cert_file: certs/client.pem, key_env: {var} }}"), "backend.tls.key_env: the private key does not match the certificate ({d}/certs/client.pem) (fix: give the key the certificate was issued for)"),
+        ("{ cert_file: certs/expired.pem, key_file: certs/expired.key }", "backend.tls.cert_file: {d}/certs/expired.pem expired on 2021-01-01 00:00 UTC (CN=expired) (fix: renew the certificate)"),
+        ("{ ca_file: certs/expired.pem }", "backend.tls.ca_file: {d}/certs/expired.pem expired on 2021-01-01 00:00 UTC (CN=expired) (fix: renew the certificate)"),
+    ];
+    for (tls, line) in cases {
+        let (out, dir) = check(&pki, tls, "", "");
+        let d = dir.path().display().to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = format!(
+            "1 config error(s):\n  {d}/mappings/svc.yaml: {}\n",
+            line.replace("{d}", &d)
+        );
+        assert_eq!(out.status.code(), Some(1), "{tls}: {stderr}");
+        assert_eq!(stderr, expected, "{tls}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{tls}");
+        assert!(!stderr.contains("PRIVATE KEY"), "{tls}: {stderr}");
+        for line in secrets.iter().filter(|l| !l.starts_with("-----")) {
+            assert!(!stderr.contains(line.as_str()), "{tls}: key material in {stderr}");
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn check_names_identity_provider_and_token_endpoint_tls_keys() {
+    let pki = Pki::new();
+    let auth = "auth:\n  providers:\n    - { name: corp, issuer: 'https://127.0.0.1:1', audiences: [a], \
+                tls: { ca_file: certs/notes.txt } }\n";
+    let credentials =
+        "  credentials: { kind: oauth2_client_credentials, token_url: 'https://127.0.0.1:1/token', \
+                       client_id: x, auth_method: tls_client_auth, tls: { ca_file: certs/ca.pem, \
+                       cert_file: certs/expired.pem, key_file: certs/expired.key } }\n";
+    let (out, dir) = check(&pki, "{ ca_file: certs/ca.pem }", auth, credentials);
+    let d = dir.path().display().to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let expected = [
+        format!(
+            "  {d}/soapgate.yaml: auth.providers[0].tls.ca_file: {d}/certs/notes.txt: no certificate in it \
+             (not PEM, or no CERTIFICATE block) (fix: give a PEM file with -----BEGIN CERTIFICATE----- blocks)"
+        ),
+        format!(
+            "  {d}/mappings/svc.yaml: backend.credentials.tls.cert_file: {d}/certs/expired.pem expired on \
+             2021-01-01 00:00 UTC (CN=expired) (fix: renew the certificate)"
+        ),
+    ];
+    assert!(stderr.starts_with("2 config error(s):\n"), "{stderr}");
+    for line in &expected {
+        assert!(stderr.lines().any(|l| l == line), "missing {line:?} in\n{stderr}");
+    }
+    assert!(!stderr.contains("PRIVATE KEY"), "{stderr}");
+}
+
+#[actix_rt::test]
+async fn check_warns_about_a_certificate_expiring_in_5_days_and_exits_0() {
+    let pki = Pki::new();
+    let (out, dir) = check(
+        &pki,
+        "{ ca_file: certs/ca.pem, cert_file: certs/soon.pem, key_file: certs/soon.key }",
+        "",
+        "",
+    );
+    let d = dir.path().display().to_string();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(stderr, "");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[1], format!("{d}/soapgate.yaml: ok (1 services, 1 routes)"));
+    let prefix =
+        format!("warning: {d}/mappings/svc.yaml: backend.tls.cert_file: {d}/certs/soon.pem expires on ");
+    let suffix = " UTC (CN=soon) (fix: renew the certificate soon)";
+    let date = lines[0]
+        .strip_prefix(&prefix)
+        .and_then(|r| r.strip_suffix(suffix))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let when = chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%d %H:%M").expect("a date");
+    let days = (when - chrono::Utc::now().naive_utc()).num_minutes() as f64 / 1440.0;
+    assert!((4.99..=5.0).contains(&days), "{days} days: {stdout}");
+    assert!(!stdout.contains("PRIVATE KEY"));
+}
