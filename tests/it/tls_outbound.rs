@@ -1,7 +1,8 @@
 //! Outbound TLS against real components ("TLS everywhere", point 8): nginx as the https SOAP
 //! backend (server certificates from a throw-away PKI, mutual TLS), the real OIDC provider over
-//! https, the trust store from SSL_CERT_FILE, handshake failures as 502 UPSTREAM_TLS with their
-//! logged class, and `soapgate check` on broken certificate files.
+//! https (discovery, JWKS, tokens, tls_client_auth), a TLS-only redis-server, the trust store
+//! from SSL_CERT_FILE, handshake failures as 502 UPSTREAM_TLS with their logged class, and
+//! `soapgate check` on broken or expiring certificate files.
 
 use crate::common::fake_soap::{FakeSoap, Reply, SOAP11_NS};
 use crate::common::gateway::{assert_problem, GatewayBuilder, Resp, TestGateway};
@@ -278,7 +279,6 @@ async fn a_tls_port_that_never_answers_is_504_upstream_timeout() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("https://{}/s", silent.local_addr().expect("addr"));
     let tls = format!("{{ ca_file: '{}' }}", pki.p("ca.pem"));
-    let started = Instant::now();
     let (r, log) = through_binary(&url, Some(&tls), "timeouts: { backend_connect: 300ms }\n").await;
     assert_problem(
         &r,
@@ -289,8 +289,12 @@ async fn a_tls_port_that_never_answers_is_504_upstream_timeout() {
     );
     assert_eq!(log["backend"], url, "{log}");
     assert!(log["tls_failure"].is_null(), "{log}");
-    // The handshake timeout (300 ms) ended it, not the 2 s exchange timeout.
-    assert!(started.elapsed() < Duration::from_secs(10));
+    // The handshake timeout (backend_connect, 300 ms) ended it, not the 2 s exchange timeout
+    // (the detail names the latter either way).
+    assert_eq!(
+        log["message"], "backend connect or TLS handshake timed out, trying the next URL",
+        "{log}"
+    );
     drop(silent);
 }
 
