@@ -265,21 +265,37 @@ async fn unsafe_client_correlation_id_is_replaced_by_a_minted_one() {
 /// B9: this build has no TLS client, so an https backend is refused when the config loads (naming
 /// the key and the fix) instead of ever being called insecurely or over plain HTTP.
 #[test]
-fn b9_https_backends_are_refused_at_load_never_called_insecurely() {
+fn b9_https_backends_load_with_verification_and_tls_needs_an_https_url() {
+    // Since outbound TLS: an https URL loads under the system trust store (verified against it,
+    // never insecurely: tests/it/tls_outbound.rs calls such backends), and a `tls` block over
+    // plain http URLs is refused.
     let route: String = ROUTE.lines().map(|l| format!("    {l}\n")).collect();
-    let mapping = format!(
-        "service: svc\nbackend:\n  urls: ['https://127.0.0.1:1/s']\nroutes:\n  \
-         - request: {{ template: templates/t.xml.hbs }}\n{route}"
+    let mapping = |urls: &str, tls: &str| {
+        format!(
+            "service: svc\nbackend:\n  urls: [{urls}]\n{tls}routes:\n  \
+             - request: {{ template: templates/t.xml.hbs }}\n{route}"
+        )
+    };
+    let load = |m: String| {
+        TestGateway::builder()
+            .mapping("svc", &m)
+            .file("templates/t.xml.hbs", TEMPLATE)
+            .load()
+    };
+    let snap = load(mapping("'https://127.0.0.1:1/s'", "")).expect("https loads");
+    assert_eq!(
+        format!("{:?}", snap.services[0].backend.tls),
+        "ClientTls(system trust store)"
     );
-    let errors = TestGateway::builder()
-        .mapping("svc", &mapping)
-        .file("templates/t.xml.hbs", TEMPLATE)
-        .load()
-        .expect_err("https needs TLS");
+    let errors = load(mapping(
+        "'http://127.0.0.1:1/s'",
+        "  tls: { server_name: legacy.internal }\n",
+    ))
+    .expect_err("tls without https");
     assert!(
-        errors
-            .iter()
-            .any(|e| e.path == "backend.urls[0]" && e.message.contains("TLS") && !e.fix.is_empty()),
+        errors.iter().any(|e| e.path == "backend.tls"
+            && e.message.contains("no backend URL is https")
+            && !e.fix.is_empty()),
         "{errors:#?}"
     );
 }
