@@ -115,7 +115,7 @@ pub fn parse_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, String> {
     }
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| match e {
         rustls::pki_types::pem::Error::NoItemsFound => {
-            "no private key in it (not PEM, or no PRIVATE KEY block)".into()
+            "no private key in it (not PEM, or no key block)".into()
         }
         _ => "the private key is not readable PEM".into(),
     })

@@ -3,7 +3,9 @@
 pub mod fake_soap;
 pub mod gateway;
 pub mod jwks;
+pub mod nginx;
 pub mod oidc;
+pub mod pki;
 pub mod process;
 pub mod redis;
 pub mod spyne;

@@ -5,18 +5,42 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A running provider; it exits when this process does (it watches its stdin).
 pub struct Oidc {
     pub port: u16,
     _child: Mutex<Child>,
+    /// Over https: the test's own client config trusting the provider's CA.
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// The files of an https provider (see tests/oidc/README.md).
+#[derive(Debug, Clone)]
+pub struct OidcTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// The CA the test's own requests trust (the provider's certificate chains to it).
+    pub ca: PathBuf,
+    /// Enables `tls_client_auth` (client `gateway-mtls`) with client certificates of this CA.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl Oidc {
     /// The issuer (`iss` of every token, base of every endpoint).
     pub fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// A client for the test's own requests (trusting the provider's CA over https).
+    fn client(&self) -> awc::Client {
+        match &self.tls {
+            None => awc::Client::default(),
+            Some(cfg) => awc::Client::builder()
+                .connector(awc::Connector::new().rustls_0_23(cfg.clone()))
+                .finish(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -25,11 +49,7 @@ impl Oidc {
 
     /// GET a JSON document (discovery, JWKS).
     pub async fn get_json(&self, path: &str) -> Value {
-        let mut res = awc::Client::default()
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("oidc GET");
+        let mut res = self.client().get(self.url(path)).send().await.expect("oidc GET");
         serde_json::from_slice(&res.body().await.expect("oidc body")).expect("oidc JSON")
     }
 
@@ -48,7 +68,8 @@ impl Oidc {
         if let Some(r) = resource {
             form.push(("resource", r));
         }
-        let mut res = awc::Client::default()
+        let mut res = self
+            .client()
             .post(self.url("/token"))
             .basic_auth(client, secret)
             .send_form(&form)
@@ -71,7 +92,8 @@ impl Oidc {
 
     /// RFC 7662 introspection, authenticated as `client` (client_secret_basic).
     pub async fn introspect(&self, client: &str, secret: &str, token: &str) -> Value {
-        let mut res = awc::Client::default()
+        let mut res = self
+            .client()
             .post(self.url("/token/introspection"))
             .basic_auth(client, secret)
             .send_form(&[("token", token)])
@@ -94,7 +116,8 @@ impl Oidc {
     /// Puts a new RSA signing key first in the JWKS (old keys stay published); returns all kids.
     /// The provider is shared: tests that rotate must not assume which kid signs other tests' tokens.
     pub async fn rotate(&self) -> Vec<String> {
-        let mut res = awc::Client::default()
+        let mut res = self
+            .client()
             .post(self.url("/test/rotate"))
             .send()
             .await
@@ -159,6 +182,36 @@ pub fn start_dedicated() -> Option<Oidc> {
     }
 }
 
+/// A provider of the test's own serving https; `None` when Node is unavailable outside CI.
+pub fn start_tls(tls: &OidcTls) -> Option<Oidc> {
+    match start_with(Some(tls)) {
+        Ok(s) => Some(s),
+        Err(e) if std::env::var_os("CI").is_some() => panic!("OIDC provider unavailable in CI: {e}"),
+        Err(e) => {
+            eprintln!("skipping OIDC end-to-end test: {e}");
+            None
+        }
+    }
+}
+
+/// A rustls client config trusting the certificates of `ca` (PEM).
+fn trusting(ca: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).map_err(|e| e.to_string())? {
+        roots
+            .add(c.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    }
+    let provider = soapgate::tls::provider();
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
 }
@@ -186,13 +239,24 @@ fn ensure_node_modules(dir: &Path) -> Result<(), String> {
 }
 
 fn start() -> Result<Oidc, String> {
+    start_with(None)
+}
+
+fn start_with(tls: Option<&OidcTls>) -> Result<Oidc, String> {
     let dir = dir();
     ensure_node_modules(&dir)?;
-    let mut child = Command::new("node")
-        .arg(dir.join("provider.mjs"))
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("provider.mjs"))
         .arg("0")
         .current_dir(&dir)
-        .env("OIDC_TEST_ADMIN", "1")
+        .env("OIDC_TEST_ADMIN", "1");
+    if let Some(t) = tls {
+        cmd.env("OIDC_TLS_CERT", &t.cert).env("OIDC_TLS_KEY", &t.key);
+        if let Some(ca) = &t.client_ca {
+            cmd.env("OIDC_TLS_CLIENT_CA", ca);
+        }
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -211,5 +275,6 @@ fn start() -> Result<Oidc, String> {
     Ok(Oidc {
         port,
         _child: Mutex::new(child),
+        tls: tls.map(|t| trusting(&t.ca)).transpose()?,
     })
 }

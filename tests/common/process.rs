@@ -16,10 +16,15 @@ pub struct Soapgate {
 impl Soapgate {
     /// Starts `soapgate <args>` in `dir` with stdout piped (so logs are JSON lines).
     pub fn start(args: &[&str], dir: &std::path::Path) -> Soapgate {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_soapgate"))
-            .args(args)
-            .current_dir(dir)
-            .env_remove("SOAPGATE_LOG")
+        Soapgate::start_with(args, dir, |_| {})
+    }
+
+    /// [`Soapgate::start`] with the command adjusted first (environment variables...).
+    pub fn start_with(args: &[&str], dir: &std::path::Path, adjust: impl FnOnce(&mut Command)) -> Soapgate {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_soapgate"));
+        cmd.args(args).current_dir(dir).env_remove("SOAPGATE_LOG");
+        adjust(&mut cmd);
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

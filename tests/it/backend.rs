@@ -297,6 +297,44 @@ async fn b9_https_to_a_plain_http_port_is_upstream_tls_never_sent_in_the_clear()
     assert!(!String::from_utf8_lossy(&first).contains("SOAPAction"));
 }
 
+/// B9: an https backend loads under the system trust store (verified, never called insecurely),
+/// and a `tls` block over plain http URLs is refused at load.
+#[test]
+fn b9_https_backends_load_with_verification_and_tls_needs_an_https_url() {
+    // Since outbound TLS: an https URL loads under the system trust store (verified against it,
+    // never insecurely: tests/it/tls_outbound.rs calls such backends), and a `tls` block over
+    // plain http URLs is refused.
+    let route: String = ROUTE.lines().map(|l| format!("    {l}\n")).collect();
+    let mapping = |urls: &str, tls: &str| {
+        format!(
+            "service: svc\nbackend:\n  urls: [{urls}]\n{tls}routes:\n  \
+             - request: {{ template: templates/t.xml.hbs }}\n{route}"
+        )
+    };
+    let load = |m: String| {
+        TestGateway::builder()
+            .mapping("svc", &m)
+            .file("templates/t.xml.hbs", TEMPLATE)
+            .load()
+    };
+    let snap = load(mapping("'https://127.0.0.1:1/s'", "")).expect("https loads");
+    assert_eq!(
+        format!("{:?}", snap.services[0].backend.tls),
+        "ClientTls(system trust store)"
+    );
+    let errors = load(mapping(
+        "'http://127.0.0.1:1/s'",
+        "  tls: { server_name: legacy.internal }\n",
+    ))
+    .expect_err("tls without https");
+    assert!(
+        errors.iter().any(|e| e.path == "backend.tls"
+            && e.message.contains("no backend URL is https")
+            && !e.fix.is_empty()),
+        "{errors:#?}"
+    );
+}
+
 /// A TLS port that accepts the connection and never answers the handshake: 504 after the connect
 /// timeout (`timeouts.backend_connect`, 1s here), nothing sent.
 #[actix_rt::test]

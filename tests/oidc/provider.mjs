@@ -1,7 +1,12 @@
 // A real OpenID Connect provider (npm `oidc-provider`) for soapgate's auth tests; see README.md.
 // Usage: node provider.mjs <port|0>  ->  prints `READY <port>`; exits on stdin EOF or SIGTERM.
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+// With OIDC_TLS_CERT and OIDC_TLS_KEY (PEM files) it serves https (issuer https://127.0.0.1:<port>);
+// OIDC_TLS_CLIENT_CA (PEM) then also enables RFC 8705 tls_client_auth for the client
+// `gateway-mtls` (subject CN=soapgate-client, chained to that CA).
+import { X509Certificate, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import Provider, { errors } from 'oidc-provider';
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 
@@ -29,6 +34,31 @@ function newKey(type) {
   return { ...privateKey.export({ format: 'jwk' }), kid: `${type}-${randomUUID()}`, use: 'sig' };
 }
 let keys = [newKey('rsa'), newKey('ec')];
+const TLS = process.env.OIDC_TLS_CERT && process.env.OIDC_TLS_KEY;
+const CLIENT_CA = TLS && process.env.OIDC_TLS_CLIENT_CA;
+
+// RFC 8705 client authentication: the certificate the TLS layer received (and verified against
+// OIDC_TLS_CLIENT_CA), compared by subject DN.
+const peerCertificate = (ctx) => ctx.req.socket.getPeerX509Certificate?.()?.toString();
+const mTLS = {
+  enabled: true,
+  tlsClientAuth: true,
+  getCertificate: peerCertificate,
+  certificateAuthorized: (ctx) => ctx.req.socket.authorized === true,
+  certificateSubjectMatches: (ctx, property, expected) => {
+    const pem = peerCertificate(ctx);
+    return property === 'tls_client_auth_subject_dn' && !!pem && new X509Certificate(pem).subject === expected;
+  },
+};
+const mtlsClient = {
+  client_id: 'gateway-mtls',
+  token_endpoint_auth_method: 'tls_client_auth',
+  tls_client_auth_subject_dn: 'CN=soapgate-client',
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  scope: SCOPES.join(' '),
+};
 const adapter = createMemoryAdapter(); // one token store, kept across key rotations
 
 function makeProvider(issuer) {
@@ -38,12 +68,15 @@ function makeProvider(issuer) {
       client('gateway-tests', 's3cret', 'client_secret_basic'),
       client('gateway-tests-post', 's3cret', 'client_secret_post'),
       client('other', '0ther', 'client_secret_basic'),
+      ...(CLIENT_CA ? [mtlsClient] : []),
     ],
     jwks: { keys },
+    ...(CLIENT_CA ? { clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'tls_client_auth'] } : {}),
     scopes: ['openid', ...SCOPES],
     cookies: { keys: ['soapgate-test-cookie-key'] },
     features: {
       devInteractions: { enabled: false },
+      ...(CLIENT_CA ? { mTLS } : {}),
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: { enabled: true },
@@ -66,7 +99,7 @@ function makeProvider(issuer) {
 // oidc-provider's keystore is fixed at construction, so key rotation builds a new provider
 // (same issuer, same in-memory token store) and swaps it in behind the same socket.
 let handle = (_req, res) => res.writeHead(503).end();
-const server = createServer((req, res) => {
+const listener = (req, res) => {
   if (process.env.OIDC_TEST_ADMIN === '1' && req.method === 'POST' && req.url === '/test/rotate') {
     keys = [newKey('rsa'), ...keys];
     handle = makeProvider(issuer).callback();
@@ -74,11 +107,22 @@ const server = createServer((req, res) => {
     return res.end(JSON.stringify({ kids: keys.map((k) => k.kid) }));
   }
   return handle(req, res);
-});
+};
+// requestCert: the client certificate is asked for but optional (only tls_client_auth needs one).
+const server = TLS
+  ? createTlsServer(
+    {
+      cert: readFileSync(process.env.OIDC_TLS_CERT),
+      key: readFileSync(process.env.OIDC_TLS_KEY),
+      ...(CLIENT_CA ? { ca: readFileSync(CLIENT_CA), requestCert: true, rejectUnauthorized: false } : {}),
+    },
+    listener,
+  )
+  : createServer(listener);
 let issuer;
 server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
   const { port } = server.address();
-  issuer = `http://127.0.0.1:${port}`;
+  issuer = `${TLS ? 'https' : 'http'}://127.0.0.1:${port}`;
   handle = makeProvider(issuer).callback();
   process.stdout.write(`READY ${port}\n`);
 });
