@@ -341,6 +341,12 @@ async fn send_one(
             other => GatewayError::UpstreamProtocol(other.to_string()),
         })
     })?;
+    if https && status == 400 && crate::tls::TlsFailure::refused_at_http(&body) {
+        return Err(Attempt::Tls(
+            crate::tls::TlsFailure::ClientCertificateRefused,
+            "the TLS terminator answered 400 for the client certificate".into(),
+        ));
+    }
     if declared.is_some_and(|n| n != body.len()) && resp.headers().get(header::CONTENT_ENCODING).is_none() {
         return Err(Attempt::Failed(GatewayError::UpstreamProtocol(
             "the body is shorter than its Content-Length".into(),

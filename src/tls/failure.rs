@@ -75,6 +75,16 @@ impl TlsFailure {
         }
     }
 
+    /// nginx (`ssl_verify_client on`) does not fail the handshake over a missing or untrusted
+    /// client certificate: it answers its own 400 page, "No required SSL certificate was sent" or
+    /// "The SSL certificate error", without passing the request on. That page is read as the
+    /// refusal it is.
+    pub fn refused_at_http(body: &[u8]) -> bool {
+        let head = &body[..body.len().min(1024)];
+        let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+        has(b"No required SSL certificate was sent") || has(b"The SSL certificate error")
+    }
+
     /// Finds a rustls error behind an I/O error (tokio-rustls wraps them so).
     pub fn of_io(e: &std::io::Error) -> Option<TlsFailure> {
         let inner = e.get_ref()?;

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 const ROUTE: &str = "id: op\nmethod: GET\npath: /op\noperation: Op\naction: urn:test/Op";
 const TEMPLATE: &str = "<t:Op xmlns:t=\"{{ns}}\"/>";
 const OK: &str = "<t:OpResponse xmlns:t=\"urn:test\"><t:ok>yes</t:ok></t:OpResponse>";
-const WRONG_TYPE: &str = "The backend answered with an unexpected content type.";
 const TLS_FAILED: &str = "The secure connection to the backend service failed.";
 
 /// The SOAP 1.1 envelope nginx answers itself (`Upstream::Canned`).
@@ -142,10 +141,10 @@ async fn nginx_refusing_a_missing_or_untrusted_client_certificate() {
     let ca = pki.p("ca.pem");
     // No client certificate: nginx completes the handshake (it does not abort it for a missing
     // or untrusted certificate) and answers its own `400 No required SSL certificate was sent`
-    // page as text/html: a backend answer of the wrong type, not a TLS failure.
+    // page, which soapgate reads as the refusal it is: 502 UPSTREAM_TLS.
     let none = gateway(&ng.url("/s"), Some(&format!("{{ ca_file: '{ca}' }}")));
     let r = none.get("/op").await;
-    assert_problem(&r, 502, "UPSTREAM_CONTENT_TYPE", WRONG_TYPE, "/op");
+    assert_problem(&r, 502, "UPSTREAM_TLS", TLS_FAILED, "/op");
     // A self-signed client certificate: the same, with nginx's `400 The SSL certificate error`.
     let (cert, key) = (pki.p("self-client.pem"), pki.p("self-client.key"));
     let selfsigned = gateway(
@@ -155,7 +154,7 @@ async fn nginx_refusing_a_missing_or_untrusted_client_certificate() {
         )),
     );
     let r = selfsigned.get("/op").await;
-    assert_problem(&r, 502, "UPSTREAM_CONTENT_TYPE", WRONG_TYPE, "/op");
+    assert_problem(&r, 502, "UPSTREAM_TLS", TLS_FAILED, "/op");
     assert_eq!(fake.hits(), 0, "nothing reached the backend behind nginx");
 }
 
