@@ -147,8 +147,12 @@ fn head_limits(req: &ServiceRequest, s: &crate::config::Settings) -> Option<Gate
     if hosts.next().is_some() {
         return Some(GatewayError::BadRequest("more than one Host header"));
     }
+    // HTTP/2 carries the authority in `:authority` (the target); a Host header must then agree.
     if let Some(authority) = req.uri().authority() {
-        let same = host.is_some_and(|h| h.as_bytes().eq_ignore_ascii_case(authority.as_str().as_bytes()));
+        let same = match host {
+            Some(h) => h.as_bytes().eq_ignore_ascii_case(authority.as_str().as_bytes()),
+            None => req.version() == actix_web::http::Version::HTTP_2,
+        };
         if !same {
             return Some(GatewayError::BadRequest(
                 "the Host header does not match the request target",

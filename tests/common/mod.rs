@@ -1,5 +1,6 @@
 //! Shared test helpers: the fake SOAP backend, the in-process test gateway, fixtures.
 
+pub mod certs;
 pub mod fake_soap;
 pub mod gateway;
 pub mod jwks;

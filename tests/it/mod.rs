@@ -16,4 +16,5 @@ mod routing;
 mod spyne;
 mod templates;
 mod threats;
+mod tls_listener;
 mod wsdl;
