@@ -167,6 +167,9 @@ fn check(config: &Path) -> ExitCode {
     match Gateway::load(config.to_path_buf()) {
         Ok(gw) => {
             let snap = gw.snapshot();
+            for w in &snap.warnings {
+                eprintln!("warning: {w}");
+            }
             println!(
                 "{}: ok ({} services, {} routes)",
                 config.display(),
@@ -204,7 +207,10 @@ async fn start(gw: Arc<Gateway>) -> Result<(Vec<SocketAddr>, Running), String> {
         }
         None => None,
     };
-    tracing::info!(listen = ?addrs, admin = ?admin.as_ref().map(|a| &a.1), routes = snap.router.routes().len(), "soapgate listening");
+    for w in &snap.warnings {
+        tracing::warn!(warning = %w, "config warning");
+    }
+    tracing::info!(listen = ?addrs, https = gw.rest_tls.is_some(), admin = ?admin.as_ref().map(|a| &a.1), routes = snap.router.routes().len(), "soapgate listening");
     let rest_handle = rest.handle();
     let admin_handle = admin.as_ref().map(|a| a.0.handle());
     actix_rt::spawn(rest);

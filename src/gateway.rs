@@ -82,6 +82,9 @@ impl Gateway {
                 {
                     tracing::warn!("listen address and workers change only on restart");
                 }
+                for w in &new.warnings {
+                    tracing::warn!(warning = %w, "config warning");
+                }
                 self.renew_tls(&new.settings);
                 self.snapshot.store(Arc::new(new));
                 self.metrics.reload(true);

@@ -190,6 +190,8 @@ pub struct Snapshot {
     pub auth: crate::auth::Auth,
     /// Rate-limit policies with their counters, and the store.
     pub ratelimit: crate::ratelimit::RateLimits,
+    /// Problems that do not stop serving (a certificate expiring within 14 days).
+    pub warnings: Vec<ConfigError>,
 }
 
 impl Snapshot {
@@ -235,6 +237,7 @@ impl Snapshot {
                 services,
                 auth,
                 ratelimit,
+                warnings: diag.warnings,
             })
         } else {
             Err(diag.errors)

@@ -39,11 +39,11 @@ impl Ca {
         self.sign(params, cn)
     }
 
-    /// A certificate for 127.0.0.1 and localhost that expired in 2020.
-    pub fn expired(&self, cn: &str) -> Leaf {
+    /// A certificate for 127.0.0.1 valid from 2019 to the start of `(year, month, day)` (UTC).
+    pub fn until(&self, cn: &str, (year, month, day): (i32, u8, u8)) -> Leaf {
         let mut params = CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("names");
         params.not_before = rcgen::date_time_ymd(2019, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(year, month, day);
         self.sign(params, cn)
     }
 

@@ -475,7 +475,7 @@ fn check_refuses_listener_tls_that_can_never_serve() {
         "{errors:?}"
     );
 
-    let expired: Leaf = pki.server_ca.expired("gw-old");
+    let expired: Leaf = pki.server_ca.until("gw-old", (2020, 1, 1));
     let (old_cert, old_key) = expired.write(dir, "expired");
     let errors = load_errors(&block("tls", &old_cert, &old_key, ""));
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -501,4 +501,33 @@ fn check_refuses_listener_tls_that_can_never_serve() {
     );
 
     assert_eq!(load_errors(&block("tls", &cert, &key, "  http2: true\n")), []);
+}
+
+#[test]
+fn check_warns_about_a_listener_certificate_expiring_within_14_days_and_passes() {
+    use chrono::Datelike;
+    let pki = Pki::new();
+    let day = chrono::Utc::now() + chrono::Duration::days(7);
+    let leaf = pki
+        .server_ca
+        .until("gw-soon", (day.year(), day.month() as u8, day.day() as u8));
+    let (cert, key) = leaf.write(pki.dir.path(), "soon");
+    let builder = TestGateway::builder()
+        .config(&block("tls", &cert, &key, ""))
+        .route("http://127.0.0.1:1/s", ROUTE, TEMPLATE);
+    let (dir, cfg) = builder.write();
+    let out = Command::new(env!("CARGO_BIN_EXE_soapgate"))
+        .args(["check", "--config", &cfg.display().to_string()])
+        .current_dir(dir.path())
+        .output()
+        .expect("soapgate check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let want = format!(
+        "warning: {}: tls.cert_file: {} expires on {} 00:00 UTC (CN=gw-soon, O=soapgate tests) (fix: renew the certificate soon)\n",
+        cfg.display(),
+        cert.display(),
+        day.format("%Y-%m-%d")
+    );
+    assert_eq!(stderr, want);
 }
