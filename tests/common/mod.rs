@@ -8,6 +8,7 @@ pub mod oidc;
 pub mod process;
 pub mod redis;
 pub mod spyne;
+pub mod tls_client;
 
 use std::path::PathBuf;
 
