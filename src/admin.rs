@@ -2,7 +2,7 @@
 
 use crate::gateway::Gateway;
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,20 +53,31 @@ async fn reload(gw: web::Data<Gateway>) -> HttpResponse {
     }
 }
 
-/// Binds the admin listener (one worker).
+/// Binds the admin listener (one worker): https when `admin_tls` is configured.
 pub fn admin_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec<SocketAddr>)> {
+    let tls = gw.admin_tls.clone();
     let data = web::Data::from(gw);
-    let server = HttpServer::new(move || {
-        App::new()
+    let listener = std::net::TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    let builder = actix_server::Server::build().workers(1).disable_signals();
+    let server = crate::listener::listen(builder, "soapgate-admin", listener, tls, move || {
+        let app = App::new()
             .app_data(data.clone())
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
-            .route("/reload", web::post().to(reload))
-    })
-    .workers(1)
-    .disable_signals()
-    .bind(addr)?;
-    let addrs = server.addrs();
-    Ok((server.run(), addrs))
+            .route("/reload", web::post().to(reload));
+        crate::listener::Http {
+            app: crate::listener::boxed_app(app),
+            expect: None,
+            client_request_timeout: ADMIN_TIMEOUT,
+            keep_alive: ADMIN_TIMEOUT,
+            h2_stream_window: 65_535,
+        }
+    })?
+    .run();
+    Ok((server, vec![local]))
 }
+
+/// Request head timeout and keep-alive of the admin listener (actix's defaults).
+const ADMIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -234,7 +234,7 @@ async fn start(gw: Arc<Gateway>) -> Result<(Vec<SocketAddr>, Running), String> {
         }
         None => None,
     };
-    tracing::info!(listen = ?addrs, admin = ?admin.as_ref().map(|a| &a.1), routes = snap.router.routes().len(), "soapgate listening");
+    tracing::info!(listen = ?addrs, https = gw.rest_tls.is_some(), admin = ?admin.as_ref().map(|a| &a.1), routes = snap.router.routes().len(), "soapgate listening");
     let rest_handle = rest.handle();
     let admin_handle = admin.as_ref().map(|a| a.0.handle());
     actix_rt::spawn(rest);

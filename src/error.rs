@@ -92,6 +92,7 @@ fn auth_message(e: &crate::auth::AuthError) -> String {
         F::InsufficientScope(s) => format!("the token lacks the scope this route requires ({s})"),
         F::ClaimMismatch => "the token's claims do not allow this route".into(),
         F::Unavailable(_) => "the identity provider cannot be reached to check the token".into(),
+        F::ClientCert(d) => format!("client certificate refused: {d}"),
     }
 }
 
@@ -165,6 +166,7 @@ impl GatewayError {
                     F::InsufficientScope(_) => row(403, "AUTH_INSUFFICIENT_SCOPE", "Insufficient scope"),
                     F::ClaimMismatch => row(403, "AUTH_FORBIDDEN", "Forbidden"),
                     F::Unavailable(_) => row(503, "AUTH_UNAVAILABLE", "Identity provider unavailable"),
+                    F::ClientCert(_) => row(403, "AUTH_CLIENT_CERT", "Client certificate refused"),
                 }
             }
             E::BackendCredentials(_) => row(

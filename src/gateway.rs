@@ -2,6 +2,7 @@
 
 use crate::config::{ConfigError, Snapshot};
 use crate::metrics::Metrics;
+use crate::tls::LiveTls;
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,10 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Mediations in flight on this instance (`limits.concurrency`).
     pub inflight: crate::threat::InFlight,
+    /// The certificate and client verifier the TLS listeners serve (`tls`, `admin_tls`),
+    /// replaced by each successful reload.
+    pub rest_tls: Option<Arc<LiveTls>>,
+    pub admin_tls: Option<Arc<LiveTls>>,
 }
 
 impl Gateway {
@@ -26,8 +31,11 @@ impl Gateway {
 
     /// Wraps an already validated snapshot.
     pub fn from_snapshot(config_path: PathBuf, snap: Snapshot) -> Gateway {
+        let live = |t: &Option<crate::tls::ListenerTls>| t.as_ref().map(|t| Arc::new(LiveTls::new(t)));
         Gateway {
             config_path,
+            rest_tls: live(&snap.settings.tls),
+            admin_tls: live(&snap.settings.admin_tls),
             metrics: Metrics::with_ratelimit(snap.ratelimit.metrics()),
             snapshot: ArcSwap::from_pointee(snap),
             inflight: crate::threat::InFlight::default(),
@@ -75,6 +83,7 @@ impl Gateway {
                 {
                     tracing::warn!("listen address and workers change only on restart");
                 }
+                self.renew_tls(&new.settings);
                 self.snapshot.store(Arc::new(new));
                 self.metrics.reload(true);
                 tracing::info!(config = %self.config_path.display(), "config reloaded");
@@ -86,6 +95,21 @@ impl Gateway {
                     tracing::error!(error = %e, "config reload rejected; the previous config keeps serving");
                 }
                 Err(errors)
+            }
+        }
+    }
+
+    /// Puts the reloaded certificates and client CAs in force for new handshakes (open
+    /// connections keep theirs). Turning TLS on or off needs a restart.
+    fn renew_tls(&self, s: &crate::config::Settings) {
+        for (name, live, new) in [
+            ("tls", &self.rest_tls, &s.tls),
+            ("admin_tls", &self.admin_tls, &s.admin_tls),
+        ] {
+            match (live, new) {
+                (Some(live), Some(new)) => live.store(new),
+                (None, None) => {}
+                _ => tracing::warn!(key = name, "turning TLS on or off changes only on restart"),
             }
         }
     }

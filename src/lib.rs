@@ -10,6 +10,7 @@ pub mod credentials; // what soapgate presents to backends: Basic, WS-Security, 
 pub mod demo; // the bundled sample SOAP service and its wiring
 pub mod error; // one error enum + the problem+json table
 pub mod gateway; // shared state: current snapshot (atomic swap), metrics
+pub mod listener; // binds a listener: plain HTTP/1.1, or TLS with HTTP/1.1 and optional h2
 pub mod logging; // tracing subscriber setup
 pub mod mapping; // templates, response selection, fault rules
 pub mod metrics; // Prometheus counters and histograms

@@ -40,6 +40,8 @@ pub struct Exchange {
     pub principal: Option<std::sync::Arc<crate::auth::Principal>>,
     /// The TCP peer (the transport sets it; rate limits key on it or on a trusted proxy's hop).
     pub peer: Option<std::net::IpAddr>,
+    /// The verified TLS client certificate (mutual TLS on the listener), when one was presented.
+    pub client_cert: Option<std::sync::Arc<crate::tls::ClientCert>>,
     /// Step 5's verdict per policy, for the `RateLimit` / `RateLimit-Policy` response headers.
     pub rate_limit: Vec<crate::ratelimit::Status>,
     pub timings: Timings,
@@ -67,6 +69,7 @@ impl Exchange {
             backend_status: None,
             principal: None,
             peer: None,
+            client_cert: None,
             rate_limit: Vec::new(),
             timings: Timings::default(),
         }
@@ -114,11 +117,16 @@ pub async fn run(
     let body = request_json(ex, &route.threats)?;
     let query = form_urlencoded(&ex.query);
     crate::threat::inspect(&route.threats, &ex.path, &query, &ex.headers, &body)?;
-    // 4. Authenticate the bearer token and authorize the route's scopes and claims. A client
-    //    whose auth-failure budget is spent gets 429 before its token is looked at.
+    // 4. Check the route's client-certificate conditions, then authenticate the bearer token and
+    //    authorize the route's scopes and claims. A client whose auth-failure budget is spent
+    //    gets 429 before its token is looked at.
     let rl = &snap.ratelimit;
+    snap.auth
+        .check_client_cert(&route.auth, ex.client_cert.as_deref())
+        .map_err(|e| GatewayError::Auth(Box::new(e)))?;
     if route.auth.required {
-        rl.auth_gate(&route.id, ex.peer, &ex.headers, &mut ex.rate_limit)?;
+        let cert = ex.client_cert.as_deref();
+        rl.auth_gate(&route.id, ex.peer, &ex.headers, cert, &mut ex.rate_limit)?;
     }
     match snap
         .auth
@@ -129,7 +137,8 @@ pub async fn run(
         Err(e) => {
             if e.counts_as_failure() {
                 let r = &mut ex.rate_limit;
-                if let Some(limited) = rl.auth_failed(&route.id, ex.peer, &ex.headers, r).await {
+                let cert = ex.client_cert.as_deref();
+                if let Some(limited) = rl.auth_failed(&route.id, ex.peer, &ex.headers, cert, r).await {
                     return Err(limited);
                 }
             }
@@ -144,6 +153,7 @@ pub async fn run(
         principal,
         peer,
         &ex.headers,
+        ex.client_cert.as_deref(),
         &mut ex.rate_limit,
     )
     .await?;
@@ -196,7 +206,8 @@ fn request_json(ex: &Exchange, policy: &crate::threat::Policy) -> Result<Value, 
     crate::threat::parse_json(&ex.body, policy)
 }
 
-/// The template context: `path`, `query`, allow-listed `headers`, `body`, `principal`, `correlation_id`.
+/// The template context: `path`, `query`, allow-listed `headers`, `body`, `principal`,
+/// `client_cert`, `correlation_id`.
 fn template_context(
     m: &Matched,
     route: &Route,
@@ -221,6 +232,7 @@ fn template_context(
         "body": body,
         "correlation_id": ex.correlation_id,
         "principal": ex.principal.as_deref().map(crate::auth::Principal::to_json),
+        "client_cert": ex.client_cert.as_deref().map(crate::tls::ClientCert::to_json),
         "ns": route.service.backend.namespace,
         "operation": route.operation,
     }))

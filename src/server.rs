@@ -4,7 +4,7 @@ use crate::error::GatewayError;
 use crate::gateway::Gateway;
 use crate::metrics::PhaseTimes;
 use crate::pipeline::{self, Exchange};
-use actix_service::{IntoServiceFactory, ServiceFactoryExt};
+use actix_service::ServiceFactoryExt;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -147,8 +147,12 @@ fn head_limits(req: &ServiceRequest, s: &crate::config::Settings) -> Option<Gate
     if hosts.next().is_some() {
         return Some(GatewayError::BadRequest("more than one Host header"));
     }
+    // HTTP/2 carries the authority in `:authority` (the target); a Host header must then agree.
     if let Some(authority) = req.uri().authority() {
-        let same = host.is_some_and(|h| h.as_bytes().eq_ignore_ascii_case(authority.as_str().as_bytes()));
+        let same = match host {
+            Some(h) => h.as_bytes().eq_ignore_ascii_case(authority.as_str().as_bytes()),
+            None => req.version() == actix_web::http::Version::HTTP_2,
+        };
         if !same {
             return Some(GatewayError::BadRequest(
                 "the Host header does not match the request target",
@@ -275,6 +279,7 @@ async fn mediate(
                 body,
             );
             ex.peer = req.peer_addr().map(|a| a.ip());
+            ex.client_cert = req.conn_data::<Arc<crate::tls::ClientCert>>().cloned();
             let r = pipeline::run(&snap, &clients, &mut ex).await;
             rate = std::mem::take(&mut ex.rate_limit);
             info = AccessInfo {
@@ -348,52 +353,45 @@ async fn openapi_json(gw: web::Data<Gateway>, cache: web::Data<OpenApiCache>) ->
     HttpResponse::Ok().content_type("application/json").body(body)
 }
 
-/// Binds the REST listener with the snapshot's settings.
+/// Binds the REST listener with the snapshot's settings: https when `tls` is configured.
 pub fn rest_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec<SocketAddr>)> {
     let snap = gw.snapshot();
     let s = snap.settings.clone();
     if tokio::runtime::Handle::try_current().is_ok() {
         gw.spawn_key_refresh();
     }
+    let tls = gw.rest_tls.clone();
     let data = web::Data::from(gw);
-    let client_settings = s.clone();
     let openapi = web::Data::new(OpenApiCache::default());
     // What `HttpServer` builds, plus an `Expect: 100-continue` check (THREATS.md H12).
     let listener = std::net::TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
-    let server = actix_server::Server::build()
-        .workers(s.workers)
-        .disable_signals()
-        .listen("soapgate-rest", listener, move || {
-            let clients = web::Data::new(crate::outbound::Outbound::new(
-                client_settings.backend_connect_timeout,
-                client_settings.backend_total_timeout,
-            ));
-            crate::outbound::Outbound::spawn_sweeper(&clients.clone().into_inner());
-            let app = App::new()
-                .app_data(data.clone())
-                .app_data(clients)
-                .app_data(openapi.clone())
-                .wrap(from_fn(transport))
-                .route("/openapi.json", web::get().to(openapi_json))
-                .default_service(web::to(mediate));
-            let gw = data.clone();
-            let app = app
-                .into_factory()
-                .map_err(|e: actix_web::Error| e.error_response());
-            actix_http::HttpService::build()
-                .client_request_timeout(client_settings.client_request_timeout)
-                .keep_alive(client_settings.keep_alive)
-                .local_addr(local)
-                .expect(actix_service::fn_service(move |req| {
-                    expect_continue(gw.clone(), req)
-                }))
-                .finish(actix_service::map_config(app, |_| {
-                    actix_web::dev::AppConfig::default()
-                }))
-                .tcp()
-        })?
-        .run();
+    let builder = actix_server::Server::build().workers(s.workers).disable_signals();
+    let server = crate::listener::listen(builder, "soapgate-rest", listener, tls, move || {
+        let clients = web::Data::new(crate::outbound::Outbound::new(
+            s.backend_connect_timeout,
+            s.backend_total_timeout,
+        ));
+        crate::outbound::Outbound::spawn_sweeper(&clients.clone().into_inner());
+        let app = App::new()
+            .app_data(data.clone())
+            .app_data(clients)
+            .app_data(openapi.clone())
+            .wrap(from_fn(transport))
+            .route("/openapi.json", web::get().to(openapi_json))
+            .default_service(web::to(mediate));
+        let gw = data.clone();
+        let expect = actix_service::fn_service(move |req| expect_continue(gw.clone(), req))
+            .map_err(|e: actix_web::Error| e.error_response().into());
+        crate::listener::Http {
+            app: crate::listener::boxed_app(app),
+            expect: Some(actix_service::boxed::factory(expect)),
+            client_request_timeout: s.client_request_timeout,
+            keep_alive: s.keep_alive,
+            h2_stream_window: u32::try_from(s.request_body_limit.max(65_535)).unwrap_or(u32::MAX),
+        }
+    })?
+    .run();
     Ok((server, vec![local]))
 }
 

@@ -360,12 +360,13 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
 
 /// Validates a route's authorization against the configured providers.
 pub fn route_policy(
-    raw: RawRouteAuth,
+    mut raw: RawRouteAuth,
     auth: &Auth,
     file: &str,
     at: &str,
     d: &mut Diagnostics,
 ) -> RoutePolicy {
+    let client_cert = super::client_cert::CertConditions::take(&mut raw.claims, file, at, d);
     let wants = !raw.scopes.is_empty()
         || !raw.any_scopes.is_empty()
         || !raw.claims.is_empty()
@@ -432,6 +433,7 @@ pub fn route_policy(
         any_scopes: raw.any_scopes,
         claims: raw.claims.into_iter().collect(),
         providers,
+        client_cert,
     }
 }
 

@@ -2,6 +2,7 @@
 //! providers (JWT via JWKS, or RFC 7662 introspection for opaque tokens), then authorize the
 //! route's scopes and claim conditions. Failures follow RFC 6750 (`WWW-Authenticate: Bearer`).
 
+pub mod client_cert;
 pub mod config;
 pub mod introspect;
 pub mod jwt;
@@ -147,6 +148,9 @@ pub enum AuthFailure {
     ClaimMismatch,
     /// 503: the provider could not be asked (introspection down, keys never loaded).
     Unavailable(String),
+    /// 403: no TLS client certificate, or one that does not meet the route's `client_cert`
+    /// conditions.
+    ClientCert(&'static str),
 }
 
 /// An auth failure with the realm of its challenge.
@@ -183,7 +187,7 @@ impl AuthError {
             AuthFailure::ClaimMismatch => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"the token's claims do not allow this route\""
             )),
-            AuthFailure::Unavailable(_) => None,
+            AuthFailure::Unavailable(_) | AuthFailure::ClientCert(_) => None,
         }
     }
 }
@@ -231,6 +235,15 @@ impl Auth {
             failure,
             realm: self.realm.clone(),
         }
+    }
+
+    /// Step 4, first: the route's conditions on the TLS client certificate.
+    pub fn check_client_cert(
+        &self,
+        policy: &RoutePolicy,
+        cert: Option<&crate::tls::ClientCert>,
+    ) -> Result<(), AuthError> {
+        policy.client_cert.check(cert).map_err(|f| self.err(f))
     }
 
     /// Step 4: token from the request, checked by the route's providers, then authorized.

@@ -76,6 +76,8 @@ pub struct RoutePolicy {
     pub claims: Vec<(String, Value)>,
     /// Indexes into `Auth::providers`; empty = any.
     pub providers: Vec<usize>,
+    /// Conditions on the TLS client certificate (`client_cert` in `claims:`).
+    pub client_cert: super::client_cert::CertConditions,
 }
 
 impl RoutePolicy {
@@ -99,7 +101,7 @@ impl RoutePolicy {
 
 /// A claim meets a condition when it equals the value (or one of the listed values); an array
 /// claim meets it when any of its items does.
-fn claim_matches(have: Option<&Value>, want: &Value) -> bool {
+pub(super) fn claim_matches(have: Option<&Value>, want: &Value) -> bool {
     let accepted = |v: &Value| match want {
         Value::Array(options) => options.iter().any(|o| o == v),
         one => one == v,
@@ -144,6 +146,7 @@ mod tests {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             providers: Vec::new(),
+            client_cert: Default::default(),
         };
         assert_eq!(policy(&["read", "write"], &[], json!({})).authorize(&p), Ok(()));
         assert_eq!(

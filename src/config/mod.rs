@@ -125,6 +125,10 @@ pub struct Settings {
     pub url_limit: usize,
     /// In-flight mediations per instance (503 above).
     pub concurrency: usize,
+    /// HTTPS on the REST listener (`tls`).
+    pub tls: Option<crate::tls::ListenerTls>,
+    /// HTTPS on the admin listener (`admin_tls`).
+    pub admin_tls: Option<crate::tls::ListenerTls>,
 }
 
 /// One legacy SOAP service.
@@ -200,7 +204,7 @@ impl Snapshot {
             Some(r) => r,
             None => return Err(diag.errors),
         };
-        let settings = settings::build(&raw, &file, &mut diag);
+        let settings = settings::build(&raw, &file, &base, &mut diag);
         let auth = crate::auth::config::build(&raw.auth, &base, &file, &mut diag);
         let ratelimit = crate::ratelimit::config::build(&raw.rate_limits, &base, &file, &mut diag);
         let mappings_dir = base.join(raw.mappings.as_deref().unwrap_or("mappings"));

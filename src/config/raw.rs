@@ -12,6 +12,10 @@ pub struct RawGateway {
     pub listen: Option<String>,
     /// Address of the admin listener (health, readiness, metrics, reload).
     pub admin_listen: Option<String>,
+    /// HTTPS on the REST listener: certificate, key, client CAs (mutual TLS), HTTP/2.
+    pub tls: Option<crate::tls::RawListenerTls>,
+    /// HTTPS on the admin listener (same keys as `tls`).
+    pub admin_tls: Option<crate::tls::RawListenerTls>,
     /// Worker threads; defaults to the number of cores.
     pub workers: Option<i64>,
     /// Folder holding `mappings/*.yaml`, relative to this file.

@@ -1,9 +1,10 @@
-//! Gateway-wide settings (`soapgate.yaml`): listeners, logging, limits, timeouts.
+//! Gateway-wide settings (`soapgate.yaml`): listeners (and their TLS), logging, limits, timeouts.
 
 use super::raw::RawGateway;
 use super::units::{parse_count, parse_duration, parse_size, Quantity};
 use super::{Diagnostics, LogFormat, Settings};
 use crate::soap::parse::XmlLimits;
+use std::path::Path;
 use std::time::Duration;
 
 pub(crate) fn size_or(
@@ -52,7 +53,7 @@ pub(crate) fn count_or(n: Option<i64>, default: usize, file: &str, key: &str, d:
 }
 
 /// Validates the gateway-wide settings.
-pub(super) fn build(raw: &RawGateway, file: &str, d: &mut Diagnostics) -> Settings {
+pub(super) fn build(raw: &RawGateway, file: &str, base: &Path, d: &mut Diagnostics) -> Settings {
     let x = &raw.limits.xml;
     let defaults = XmlLimits::default();
     let xml = XmlLimits {
@@ -158,7 +159,19 @@ pub(super) fn build(raw: &RawGateway, file: &str, d: &mut Diagnostics) -> Settin
         header_count_limit: count_or(raw.limits.header_count, 64, file, "limits.header_count", d),
         url_limit: size_or(&raw.limits.url, 8 * 1024, file, "limits.url", d),
         concurrency: count_or(raw.limits.concurrency, 1024, file, "limits.concurrency", d),
+        tls: listener_tls(raw.tls.as_ref(), "tls", file, base, d),
+        admin_tls: listener_tls(raw.admin_tls.as_ref(), "admin_tls", file, base, d),
     }
+}
+
+fn listener_tls(
+    raw: Option<&crate::tls::RawListenerTls>,
+    key: &str,
+    file: &str,
+    base: &Path,
+    d: &mut Diagnostics,
+) -> Option<crate::tls::ListenerTls> {
+    crate::tls::server::build(raw, crate::tls::At { file, key, base }, d)
 }
 
 /// Hard cap on request bodies (THREATS.md): configurable below it, never above.

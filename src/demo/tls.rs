@@ -19,7 +19,7 @@ pub struct DemoPki {
 }
 
 impl DemoPki {
-    /// Makes a CA and a server certificate for 127.0.0.1 and localhost, valid for a week, in a
+    /// Makes a CA and a server certificate for 127.0.0.1 and localhost, valid for 30 days, in a
     /// fresh folder under the system's temporary directory (the key readable by this user only).
     pub fn create() -> Result<DemoPki, String> {
         let dir = std::env::temp_dir().join(format!("soapgate-demo-tls-{}", std::process::id()));
@@ -31,14 +31,14 @@ impl DemoPki {
             .push(DnType::CommonName, "soapgate demo CA (throwaway)");
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        week(&mut ca);
+        valid_for_a_month(&mut ca);
         let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
         let issuer = Issuer::new(ca, ca_key);
         let key = KeyPair::generate().map_err(err)?;
         let mut leaf =
             CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).map_err(err)?;
         leaf.distinguished_name.push(DnType::CommonName, "127.0.0.1");
-        week(&mut leaf);
+        valid_for_a_month(&mut leaf);
         let cert = leaf.signed_by(&key, &issuer).map_err(err)?;
         let pki = DemoPki {
             ca_file: dir.join("ca.pem"),
@@ -122,10 +122,11 @@ impl DemoPki {
     }
 }
 
-fn week(p: &mut CertificateParams) {
+/// Thirty days: past `check`'s 14-day expiry warning, short enough to be obviously throwaway.
+fn valid_for_a_month(p: &mut CertificateParams) {
     let now = time_now();
     p.not_before = now - std::time::Duration::from_secs(3600);
-    p.not_after = now + std::time::Duration::from_secs(7 * 24 * 3600);
+    p.not_after = now + std::time::Duration::from_secs(30 * 24 * 3600);
 }
 
 fn time_now() -> time::OffsetDateTime {

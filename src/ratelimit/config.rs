@@ -54,7 +54,8 @@ pub struct RawPolicy {
     /// Alternative to limit/window: `10/s`, `600/m`, `5/10s`, with `burst` (default: the count).
     pub rate: Option<String>,
     pub burst: Option<i64>,
-    /// `client_id` (default), `subject`, `ip`, `header:<name>` or `route`.
+    /// `client_id` (default), `subject`, `ip`, `header:<name>`, `route` or `client_cert` (the
+    /// subject of the verified TLS client certificate).
     pub key: Option<String>,
     /// `request` (default): every request of the routes naming it; `auth_failure`: only requests
     /// refused by step 4, on every protected route.
@@ -359,6 +360,7 @@ fn policy(p: &RawPolicy, file: &str, at: &str, d: &mut Diagnostics) -> Option<Po
         Some("subject") => KeyKind::Subject,
         Some("ip") => KeyKind::Ip,
         Some("route") => KeyKind::Route,
+        Some("client_cert") => KeyKind::ClientCert,
         Some(k) if k.starts_with("header:") => {
             let name = k["header:".len()..].trim().to_ascii_lowercase();
             match HeaderName::from_bytes(name.as_bytes()) {
@@ -379,7 +381,7 @@ fn policy(p: &RawPolicy, file: &str, at: &str, d: &mut Diagnostics) -> Option<Po
                 file,
                 &format!("{at}.key"),
                 format!("unknown key kind `{k}`"),
-                "use client_id, subject, ip, header:<name> or route",
+                "use client_id, subject, ip, header:<name>, route or client_cert",
             );
             return None;
         }

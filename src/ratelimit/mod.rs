@@ -16,6 +16,7 @@ pub mod store;
 use crate::auth::Principal;
 use crate::error::GatewayError;
 use crate::metrics::RateLimitMetrics;
+use crate::tls::ClientCert;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -42,6 +43,8 @@ pub enum KeyKind {
     Header(HeaderName),
     /// One bucket for the whole route.
     Route,
+    /// The subject of the verified TLS client certificate; the client address without one.
+    ClientCert,
 }
 
 /// Which requests a policy counts.
@@ -317,6 +320,7 @@ impl RateLimits {
         route: &str,
         principal: Option<&Principal>,
         headers: &HeaderMap,
+        cert: Option<&ClientCert>,
         ip: Option<IpAddr>,
     ) -> u128 {
         let by_ip = || match ip {
@@ -344,6 +348,10 @@ impl RateLimits {
                 None => by_ip(),
             },
             KeyKind::Route => format!("route\0{route}"),
+            KeyKind::ClientCert => match cert {
+                Some(c) => format!("cert\0{}", c.subject),
+                None => by_ip(),
+            },
         };
         let digest = Sha256::digest(id.as_bytes());
         let mut first = [0u8; 16];
@@ -445,6 +453,7 @@ impl RateLimits {
         route: &str,
         peer: Option<IpAddr>,
         headers: &HeaderMap,
+        cert: Option<&ClientCert>,
         statuses: &mut Vec<Status>,
     ) -> Result<(), GatewayError> {
         let mut policies = self.auth_failure_policies().peekable();
@@ -454,7 +463,7 @@ impl RateLimits {
         let ip = self.client_ip(peer, headers);
         let now = Instant::now();
         for (_, p) in policies {
-            let key = Self::key_of(&p.spec, route, None, headers, ip);
+            let key = Self::key_of(&p.spec, route, None, headers, cert, ip);
             if let Some(until) = p.blocked.get(&key) {
                 if until > now {
                     let wait = until - now;
@@ -483,12 +492,13 @@ impl RateLimits {
         route: &str,
         peer: Option<IpAddr>,
         headers: &HeaderMap,
+        cert: Option<&ClientCert>,
         statuses: &mut Vec<Status>,
     ) -> Option<GatewayError> {
         let ip = self.client_ip(peer, headers);
         let checks: Vec<(usize, u128)> = self
             .auth_failure_policies()
-            .map(|(i, p)| (i, Self::key_of(&p.spec, route, None, headers, ip)))
+            .map(|(i, p)| (i, Self::key_of(&p.spec, route, None, headers, cert, ip)))
             .collect();
         if checks.is_empty() {
             return None;
@@ -516,6 +526,7 @@ impl RateLimits {
         principal: Option<&Principal>,
         peer: Option<IpAddr>,
         headers: &HeaderMap,
+        cert: Option<&ClientCert>,
         statuses: &mut Vec<Status>,
     ) -> Result<(), GatewayError> {
         if limits.policies.is_empty() {
@@ -527,6 +538,7 @@ impl RateLimits {
                 || (k == &KeyKind::ClientId && principal.and_then(|p| p.client_id.as_ref()).is_none())
                 || (k == &KeyKind::Subject && principal.and_then(|p| p.subject.as_ref()).is_none())
                 || matches!(k, KeyKind::Header(h) if !headers.contains_key(h))
+                || (k == &KeyKind::ClientCert && cert.is_none())
         });
         let ip = if needs_ip {
             self.client_ip(peer, headers)
@@ -539,7 +551,7 @@ impl RateLimits {
             .map(|i| {
                 (
                     *i,
-                    Self::key_of(&self.policies[*i].spec, route, principal, headers, ip),
+                    Self::key_of(&self.policies[*i].spec, route, principal, headers, cert, ip),
                 )
             })
             .collect();
@@ -609,7 +621,7 @@ mod tests {
         let h = HeaderMap::new();
         for left in [2, 1, 0] {
             let mut st = Vec::new();
-            rl.check(&route, "r", None, peer(), &h, &mut st)
+            rl.check(&route, "r", None, peer(), &h, None, &mut st)
                 .await
                 .expect("allowed");
             assert_eq!(st[0].remaining, left);
@@ -617,7 +629,7 @@ mod tests {
         }
         let mut st = Vec::new();
         let err = rl
-            .check(&route, "r", None, peer(), &h, &mut st)
+            .check(&route, "r", None, peer(), &h, None, &mut st)
             .await
             .expect_err("limited");
         match err {
@@ -631,7 +643,7 @@ mod tests {
         // Another address has its own bucket.
         let mut st = Vec::new();
         let other = Some("192.0.2.2".parse().expect("ip"));
-        rl.check(&route, "r", None, other, &h, &mut st)
+        rl.check(&route, "r", None, other, &h, None, &mut st)
             .await
             .expect("own bucket");
         let mut text = String::new();
@@ -651,9 +663,18 @@ mod tests {
         };
         let h = HeaderMap::new();
         let mut st = Vec::new();
-        assert!(rl.check(&route, "r", None, peer(), &h, &mut st).await.is_ok());
-        assert!(rl.check(&route, "r", None, peer(), &h, &mut st).await.is_ok());
-        assert!(rl.check(&route, "r", None, peer(), &h, &mut st).await.is_err());
+        assert!(rl
+            .check(&route, "r", None, peer(), &h, None, &mut st)
+            .await
+            .is_ok());
+        assert!(rl
+            .check(&route, "r", None, peer(), &h, None, &mut st)
+            .await
+            .is_ok());
+        assert!(rl
+            .check(&route, "r", None, peer(), &h, None, &mut st)
+            .await
+            .is_err());
     }
 
     #[actix_rt::test]
@@ -663,23 +684,23 @@ mod tests {
         let rl = limits(vec![s]);
         let h = HeaderMap::new();
         let mut st = Vec::new();
-        assert!(rl.auth_gate("r", peer(), &h, &mut st).is_ok());
-        assert!(rl.auth_failed("r", peer(), &h, &mut st).await.is_none());
-        assert!(rl.auth_failed("r", peer(), &h, &mut st).await.is_none());
+        assert!(rl.auth_gate("r", peer(), &h, None, &mut st).is_ok());
+        assert!(rl.auth_failed("r", peer(), &h, None, &mut st).await.is_none());
+        assert!(rl.auth_failed("r", peer(), &h, None, &mut st).await.is_none());
         assert!(
-            rl.auth_gate("r", peer(), &h, &mut st).is_ok(),
+            rl.auth_gate("r", peer(), &h, None, &mut st).is_ok(),
             "two failures spend the budget, no more"
         );
         assert!(matches!(
-            rl.auth_failed("r", peer(), &h, &mut st).await,
+            rl.auth_failed("r", peer(), &h, None, &mut st).await,
             Some(GatewayError::RateLimited { .. })
         ));
         assert!(matches!(
-            rl.auth_gate("r", peer(), &h, &mut st),
+            rl.auth_gate("r", peer(), &h, None, &mut st),
             Err(GatewayError::RateLimited { .. })
         ));
         let other = Some("192.0.2.9".parse().expect("ip"));
-        assert!(rl.auth_gate("r", other, &h, &mut st).is_ok());
+        assert!(rl.auth_gate("r", other, &h, None, &mut st).is_ok());
     }
 
     #[test]
@@ -689,15 +710,15 @@ mod tests {
         let by_client = spec("p", 1, Duration::from_secs(1), KeyKind::ClientId);
         let by_ip = spec("p", 1, Duration::from_secs(1), KeyKind::Ip);
         assert_eq!(
-            RateLimits::key_of(&by_client, "r", None, &h, ip),
-            RateLimits::key_of(&by_ip, "r", None, &h, ip)
+            RateLimits::key_of(&by_client, "r", None, &h, None, ip),
+            RateLimits::key_of(&by_ip, "r", None, &h, None, ip)
         );
         let mut claims = serde_json::Map::new();
         claims.insert("client_id".into(), serde_json::json!("c1"));
         let p = Principal::from_claims("corp", "http://i", claims);
         assert_ne!(
-            RateLimits::key_of(&by_client, "r", Some(&p), &h, ip),
-            RateLimits::key_of(&by_ip, "r", None, &h, ip)
+            RateLimits::key_of(&by_client, "r", Some(&p), &h, None, ip),
+            RateLimits::key_of(&by_ip, "r", None, &h, None, ip)
         );
     }
 

@@ -3,8 +3,12 @@
 
 pub mod client;
 pub mod failure;
+pub mod peer;
 pub mod pem;
+pub mod server;
 
 pub use client::{provider, ClientTls, RawClientTls};
 pub use failure::TlsFailure;
+pub use peer::ClientCert;
 pub use pem::At;
+pub use server::{ListenerTls, LiveTls, RawListenerTls};

@@ -80,8 +80,9 @@ impl GatewayBuilder {
         let (server, addrs) = soapgate::server::rest_server(gw.clone(), "127.0.0.1:0").expect("bind");
         let handle = server.handle();
         actix_rt::spawn(server);
+        let scheme = if gw.rest_tls.is_some() { "https" } else { "http" };
         TestGateway {
-            base: format!("http://{}", addrs[0]),
+            base: format!("{scheme}://{}", addrs[0]),
             handle,
             gw,
             dir,

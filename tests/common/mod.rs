@@ -1,5 +1,6 @@
 //! Shared test helpers: the fake SOAP backend, the in-process test gateway, fixtures.
 
+pub mod certs;
 pub mod fake_soap;
 pub mod gateway;
 pub mod jwks;
@@ -9,6 +10,7 @@ pub mod pki;
 pub mod process;
 pub mod redis;
 pub mod spyne;
+pub mod tls_client;
 
 use std::path::PathBuf;
 

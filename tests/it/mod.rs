@@ -16,5 +16,6 @@ mod routing;
 mod spyne;
 mod templates;
 mod threats;
+mod tls_listener;
 mod tls_outbound;
 mod wsdl;
