@@ -364,10 +364,7 @@ fn check_refuses_listener_tls_that_can_never_serve() {
     let errors = load_errors(&block("admin_tls", &cert, &dir.join("client-ca.pem"), ""));
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, "admin_tls.key_file");
-    assert_eq!(
-        errors[0].1,
-        "no private key in it (not PEM, or no PRIVATE KEY block)"
-    );
+    assert_eq!(errors[0].1, "no private key in it (not PEM, or no key block)");
 
     let errors = load_errors(&block("tls", &cert, &dir.join("partner-a.key"), ""));
     assert_eq!(errors.len(), 1, "{errors:?}");
