@@ -353,5 +353,9 @@ async fn run_demo(config: PathBuf, backend: SocketAddr, issuer: SocketAddr, tls:
     let r = running.await;
     idp_handle.stop(true).await;
     soap_handle.stop(true).await;
+    if let Some(p) = pki {
+        // The throwaway CA and key go with the demo.
+        let _ = std::fs::remove_dir_all(&p.dir);
+    }
     r
 }

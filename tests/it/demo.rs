@@ -46,7 +46,26 @@ fn bounded(cmd: &str) -> String {
 
 #[test]
 fn demo_prints_curl_commands_that_work_as_printed() {
-    let mut p = Soapgate::start(&["demo"], &repo(""));
+    // One test for both modes: they share the demo's fixed ports, so they run one after the other.
+    demo_works_as_printed(&["demo"]);
+    let seen = demo_works_as_printed(&["demo", "--tls"]);
+    let ca = seen
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("demo CA (throwaway, made at start-up): "))
+        .unwrap_or_else(|| panic!("no CA path printed; saw {seen:?}"));
+    assert!(std::path::Path::new(ca).is_file(), "{ca}");
+    for c in curl_commands(&seen) {
+        assert!(c.cmd.contains(&format!("--cacert {ca}")), "{c:?}");
+        if !c.cmd.contains("/metrics") {
+            assert!(c.cmd.contains("https://127.0.0.1:"), "{c:?}");
+            assert!(!c.cmd.contains("http://"), "{c:?}");
+        }
+    }
+}
+
+/// Runs `soapgate <args>`, then every printed curl command as printed; returns the banner.
+fn demo_works_as_printed(args: &[&str]) -> Vec<String> {
+    let mut p = Soapgate::start(args, &repo(""));
     p.wait_line(Duration::from_secs(30), |l| l.contains("Press Ctrl-C"))
         .unwrap_or_else(|| panic!("demo did not start; saw {:?}", p.seen));
     let token_line = p
@@ -106,4 +125,5 @@ fn demo_prints_curl_commands_that_work_as_printed() {
             assert!(v.get("type").is_none(), "{cmd} returned a problem: {text}");
         }
     }
+    p.seen.clone()
 }
