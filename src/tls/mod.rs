@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod failure;
+pub mod h2guard;
 pub mod pem;
 
 pub use client::{provider, ClientTls, RawClientTls};
