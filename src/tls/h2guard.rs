@@ -6,19 +6,18 @@
 mod frame;
 mod inbound;
 mod outbound;
+mod service;
+
+pub use service::{accept_tls, rustls_guarded, Guarded};
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use actix_http::Protocol;
-use actix_tls::accept::rustls_0_23::TlsStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 
 use inbound::Inbound;
 use outbound::{Goaway, Outbound};
@@ -205,26 +204,6 @@ impl<IO> H2Guard<IO> {
 
     pub fn get_mut(&mut self) -> &mut IO {
         &mut self.io
-    }
-}
-
-/// What a TLS listener hands actix-http's `HttpService`: the stream (guarded when ALPN chose h2),
-/// its protocol and the peer's address.
-pub fn accept_tls(
-    io: TlsStream<TcpStream>,
-    limits: &H2Limits,
-    stats: &Arc<H2GuardStats>,
-) -> (H2Guard<TlsStream<TcpStream>>, Protocol, Option<SocketAddr>) {
-    let h2 = io.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-    let peer = io.get_ref().0.peer_addr().ok();
-    if h2 {
-        (
-            H2Guard::new(io, limits.clone(), stats.clone()),
-            Protocol::Http2,
-            peer,
-        )
-    } else {
-        (H2Guard::passthrough(io), Protocol::Http1, peer)
     }
 }
 

@@ -2,6 +2,8 @@
 
 pub mod fake_soap;
 pub mod gateway;
+pub mod h2;
+pub mod h2raw;
 pub mod jwks;
 pub mod oidc;
 pub mod process;

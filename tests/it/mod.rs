@@ -7,6 +7,8 @@ mod credentials;
 mod demo;
 mod envelopes;
 mod faults;
+mod h2_abuse;
+mod h2_control;
 mod import;
 mod logging;
 mod oidc_provider;
