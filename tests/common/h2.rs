@@ -19,9 +19,9 @@ use tokio::sync::oneshot;
 #[derive(Debug, Default)]
 pub struct Seen {
     pub requests: AtomicU64,
-    /// Body chunks `/sink` read (one per DATA frame h2 handed on, empty ones included).
+    /// Body chunks read (one per DATA frame h2 handed on, empty ones included).
     pub sink_chunks: AtomicU64,
-    /// Paths answered (the first 1000).
+    /// Paths whose whole body was read and answered (the first 1000).
     pub served: Mutex<Vec<String>>,
 }
 
@@ -159,15 +159,15 @@ async fn serve(
     }
 }
 
-/// `/sink` reads its body, counting chunks (`/hold` too, after a second); every path answers
-/// 200 "served".
+/// Reads the body, counting chunks (`/hold` after a second), as the gateway does before it
+/// builds a backend request; a path counts as served once its whole body was read: 200 "served".
 async fn handle(seen: Arc<Seen>, mut req: Request) -> Result<Response<BoxBody>, actix_http::Error> {
     seen.requests.fetch_add(1, Ordering::Relaxed);
     let path = req.path().to_string();
     if path == "/hold" {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    if path == "/sink" || path == "/hold" {
+    {
         let mut payload = req.take_payload();
         while let Some(chunk) = payload.next().await {
             chunk?;

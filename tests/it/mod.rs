@@ -9,6 +9,7 @@ mod envelopes;
 mod faults;
 mod h2_abuse;
 mod h2_control;
+mod h2_smuggling;
 mod import;
 mod logging;
 mod oidc_provider;
