@@ -37,9 +37,29 @@ async fn readyz(gw: web::Data<Gateway>) -> HttpResponse {
 }
 
 async fn metrics(gw: web::Data<Gateway>) -> HttpResponse {
+    let mut text = gw.metrics.render();
+    if let Some(tls) = gw.rest_tls.as_ref().filter(|t| t.http2()) {
+        h2_guard_metrics(&tls.h2_stats(), &mut text);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(gw.metrics.render())
+        .body(text)
+}
+
+/// HTTP/2 connections of the REST listener the frame guard cut off, by violation.
+fn h2_guard_metrics(stats: &crate::tls::h2guard::H2GuardStats, out: &mut String) {
+    use crate::tls::h2guard::Violation;
+    use std::fmt::Write;
+    out.push_str("# HELP soapgate_h2_connections_cut_off_total HTTP/2 connections ended with GOAWAY(ENHANCE_YOUR_CALM) by the frame guard.\n");
+    out.push_str("# TYPE soapgate_h2_connections_cut_off_total counter\n");
+    for v in Violation::ALL {
+        let _ = writeln!(
+            out,
+            "soapgate_h2_connections_cut_off_total{{violation=\"{}\"}} {}",
+            v.as_str(),
+            stats.count(v)
+        );
+    }
 }
 
 async fn reload(gw: web::Data<Gateway>) -> HttpResponse {

@@ -1,11 +1,12 @@
 //! Binds one listener, plain HTTP/1.1 or TLS (HTTP/1.1, and HTTP/2 when enabled, by ALPN), around
 //! an app assembled from actix-http's `HttpService` as `HttpServer` would.
 
+use crate::tls::h2guard::{accept_tls, H2Guard, H2GuardStats, H2Limits};
 use crate::tls::peer::ConnectInfo;
 use crate::tls::LiveTls;
 use actix_http::body::BoxBody;
 use actix_http::h1::UpgradeHandler;
-use actix_http::{HttpService, Protocol, Request, Response};
+use actix_http::{HttpService, Request, Response};
 use actix_server::ServerBuilder;
 use actix_service::boxed::BoxServiceFactory;
 use actix_service::{ServiceFactory, ServiceFactoryExt};
@@ -73,9 +74,16 @@ where
     let local = listener.local_addr()?;
     match tls {
         None => builder.listen(name, listener, move || service::<TcpStream>(http(), local).tcp()),
-        Some(tls) => builder.listen(name, listener, move || {
-            https(&tls, service::<TlsStream<TcpStream>>(http(), local))
-        }),
+        Some(tls) => {
+            let stats = tls.h2_stats();
+            builder.listen(name, listener, move || {
+                https(
+                    &tls,
+                    stats.clone(),
+                    service::<H2Guard<TlsStream<TcpStream>>>(http(), local),
+                )
+            })
+        }
     }
 }
 
@@ -96,30 +104,26 @@ fn service<T: ConnectInfo + 'static>(http: Http, local: SocketAddr) -> Service<T
         .finish(http.app)
 }
 
-/// The TLS handshake, then HTTP/2 when ALPN chose `h2`, HTTP/1.1 otherwise. Every TLS connection
-/// passes here: the place to wrap the stream (an HTTP/2 guard) before the HTTP service sees it.
+/// The TLS handshake, then HTTP/2 when ALPN chose `h2` (behind the frame guard,
+/// [`crate::tls::h2guard`]), HTTP/1.1 otherwise.
 ///
-/// HTTP/2 bounds: actix-http 3 exposes only the flow-control windows (set from the body limit).
-/// The h2 crate's defaults apply to the rest: no `SETTINGS_MAX_CONCURRENT_STREAMS` (unbounded
-/// concurrent streams), a 16 MiB decoded header list (then `limits.headers` and
-/// `limits.header_count` refuse big heads with 431), 20 pending-accept reset streams and 1024
-/// locally reset streams per connection (the rapid-reset mitigations), and CONTINUATION frames
-/// bounded by that header list size.
+/// HTTP/2 bounds: actix-http 3 exposes only the flow-control windows (set from the body limit);
+/// the guard bounds what h2 0.3 does not (concurrent streams, header blocks, CONTINUATION, empty
+/// DATA, RST_STREAM, SETTINGS, PING, PRIORITY, WINDOW_UPDATE and unknown-frame floods) and ends an
+/// abusive connection with GOAWAY(ENHANCE_YOUR_CALM). docs/http2.md has the numbers.
 fn https(
     tls: &LiveTls,
-    service: Service<TlsStream<TcpStream>>,
+    stats: Arc<H2GuardStats>,
+    service: Service<H2Guard<TlsStream<TcpStream>>>,
 ) -> impl ServiceFactory<TcpStream, Config = (), Response = (), Error = (), InitError = ()> {
+    let limits = H2Limits::default();
     let mut acceptor = Acceptor::new(tls.server_config());
     acceptor.set_handshake_timeout(HANDSHAKE_TIMEOUT);
     acceptor
         .map_err(|e| tracing::debug!(error = ?e, "TLS handshake failed"))
-        .and_then(|io: TlsStream<TcpStream>| async move {
-            let proto = match io.get_ref().1.alpn_protocol() {
-                Some(b"h2") => Protocol::Http2,
-                _ => Protocol::Http1,
-            };
-            let peer = io.get_ref().0.peer_addr().ok();
-            Ok((io, proto, peer))
+        .and_then(move |io: TlsStream<TcpStream>| {
+            let guarded = accept_tls(io, &limits, &stats);
+            async move { Ok(guarded) }
         })
         .and_then(service.map_err(|e| tracing::debug!(error = ?e, "connection ended with an error")))
 }

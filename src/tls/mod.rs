@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod failure;
+pub mod h2guard;
 pub mod peer;
 pub mod pem;
 pub mod server;

@@ -63,6 +63,12 @@ impl ConnectInfo for TcpStream {
     fn connect_info(&self, _ext: &mut Extensions) {}
 }
 
+impl ConnectInfo for crate::tls::h2guard::H2Guard<TlsStream<TcpStream>> {
+    fn connect_info(&self, ext: &mut Extensions) {
+        self.get_ref().connect_info(ext);
+    }
+}
+
 impl ConnectInfo for TlsStream<TcpStream> {
     /// The leaf client certificate, when the client presented one (the verifier checked it).
     fn connect_info(&self, ext: &mut Extensions) {

@@ -129,6 +129,8 @@ pub struct LiveTls {
     cert: Arc<LiveCert>,
     verifier: Arc<LiveVerifier>,
     http2: bool,
+    /// HTTP/2 connections the frame guard cut off, by violation (for `/metrics`).
+    h2_stats: Arc<super::h2guard::H2GuardStats>,
 }
 
 impl LiveTls {
@@ -139,6 +141,7 @@ impl LiveTls {
                 tls.client_auth.clone(),
             )))),
             http2: tls.http2,
+            h2_stats: Arc::default(),
         }
     }
 
@@ -156,6 +159,11 @@ impl LiveTls {
     /// Whether HTTP/2 is offered (ALPN `h2`).
     pub fn http2(&self) -> bool {
         self.http2
+    }
+
+    /// The counters of this listener's HTTP/2 frame guard.
+    pub fn h2_stats(&self) -> Arc<super::h2guard::H2GuardStats> {
+        self.h2_stats.clone()
     }
 
     /// The rustls configuration of the listener: TLS 1.2 and 1.3, ALPN `http/1.1` (and `h2`

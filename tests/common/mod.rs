@@ -3,6 +3,8 @@
 pub mod certs;
 pub mod fake_soap;
 pub mod gateway;
+pub mod h2;
+pub mod h2raw;
 pub mod jwks;
 pub mod nginx;
 pub mod oidc;

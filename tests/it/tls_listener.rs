@@ -434,3 +434,51 @@ fn check_warns_about_a_listener_certificate_expiring_within_14_days_and_passes()
     assert!(stdout.starts_with(&want), "{stdout}");
     assert!(stdout[want.len()..].contains(": ok ("), "{stdout}");
 }
+
+/// issue 12 (HTTP/2 safety), on the gateway itself: with `http2: true` the listener's frame guard
+/// ends an empty-DATA flood with GOAWAY(ENHANCE_YOUR_CALM), counts it in `/metrics`, and the
+/// listener goes on serving HTTP/2.
+#[actix_rt::test]
+async fn the_http2_listener_cuts_off_an_empty_data_flood_and_keeps_serving() {
+    use crate::common::h2raw::{self, frame, hpack, DATA, END_HEADERS, ENHANCE_YOUR_CALM, HEADERS};
+    let pki = Pki::new();
+    let fake = backend();
+    let gw = gateway(&fake, &pki.tls("tls", false, true), ROUTE, TEMPLATE);
+    let mut roots = rustls::RootCertStore::empty();
+    for c in soapgate::tls::pem::parse_certs(pki.server_ca.pem().as_bytes()).unwrap() {
+        roots.add(c).unwrap();
+    }
+    let mut cfg = rustls::ClientConfig::builder_with_provider(soapgate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let addr: std::net::SocketAddr = gw.base.trim_start_matches("https://").parse().unwrap();
+    let tls = h2raw::connect(addr, &std::sync::Arc::new(cfg)).await;
+    let unit = |i: usize| match i {
+        0 => frame(HEADERS, END_HEADERS, 1, &hpack::request(0x83, "/things", &[])),
+        _ => frame(DATA, 0, 1, &[]),
+    };
+    let out = h2raw::session(
+        tls,
+        h2raw::prologue(),
+        unit,
+        100_000,
+        Vec::new(),
+        |f| f.goaway_code().is_some(),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(out.goaway(), Some(ENHANCE_YOUR_CALM), "{out:?}");
+    assert!(
+        out.units_sent < 100_000,
+        "cut off before the flood ended: {}",
+        out.units_sent
+    );
+    let stats = gw.gw.rest_tls.as_ref().expect("TLS listener").h2_stats();
+    assert_eq!(stats.count(soapgate::tls::h2guard::Violation::EmptyData), 1);
+    assert_eq!(fake.hits(), 0, "the flooded request never reached the backend");
+    let r = https(&pki, &gw.url("/things"), &s(&["--http2"])).await;
+    assert_eq!((r.code, r.stdout.as_str()), (0, "200 2"), "{r:?}");
+}
