@@ -91,17 +91,16 @@ impl ClientTls {
         let mut m = Material::default();
         let mut hash = Sha256::new();
         let roots = raw.ca_file.as_deref().and_then(|ca| {
-            let certs = pem::certs(ca, "ca_file", at, d)?;
-            m.ca_pem = std::fs::read(at.resolve(ca)).ok();
-            trust_anchors(certs, at, d)
+            let (roots, text) = pem::roots(ca, "ca_file", at, d)?;
+            m.ca_pem = Some(text);
+            Some(roots)
         });
         let identity = match (&raw.cert_file, raw.key_file.is_some() || raw.key_env.is_some()) {
-            (Some(cert), true) => {
-                let ck = pem::identity(cert, &raw.key_file, &raw.key_env, at, d);
-                m.cert_pem = std::fs::read(at.resolve(cert)).ok();
-                m.key_pem = key_text(raw, at);
-                ck
-            }
+            (Some(cert), true) => pem::identity(cert, &raw.key_file, &raw.key_env, at, d).map(|id| {
+                m.cert_pem = Some(id.cert_pem);
+                m.key_pem = Some(id.key_pem.expose().as_bytes().to_vec());
+                id.certified
+            }),
             (None, false) => None,
             (Some(_), false) => {
                 d.error(
@@ -196,14 +195,6 @@ impl ClientTls {
     }
 }
 
-fn key_text(raw: &RawClientTls, at: At<'_>) -> Option<Vec<u8>> {
-    match (&raw.key_file, &raw.key_env) {
-        (Some(f), _) => std::fs::read(at.resolve(f)).ok(),
-        (None, Some(v)) => std::env::var(v).ok().map(String::into_bytes),
-        (None, None) => None,
-    }
-}
-
 fn describe(raw: &RawClientTls) -> String {
     let mut parts = vec![match &raw.ca_file {
         Some(ca) => format!("trusting {ca}"),
@@ -216,26 +207,6 @@ fn describe(raw: &RawClientTls) -> String {
         parts.push(format!("server name {n}"));
     }
     parts.join(", ")
-}
-
-fn trust_anchors(
-    certs: Vec<CertificateDer<'static>>,
-    at: At<'_>,
-    d: &mut Diagnostics,
-) -> Option<RootCertStore> {
-    let mut roots = RootCertStore::empty();
-    for (i, c) in certs.into_iter().enumerate() {
-        if let Err(e) = roots.add(c) {
-            d.error(
-                at.file,
-                &at.path("ca_file"),
-                format!("certificate {} cannot be a trust anchor ({e})", i + 1),
-                "give the PEM of the CA certificate(s)",
-            );
-            return None;
-        }
-    }
-    Some(roots)
 }
 
 /// The crypto provider of every TLS config (ring); also installed as the process default for

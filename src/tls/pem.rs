@@ -6,6 +6,7 @@ use crate::config::Diagnostics;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
+use rustls::RootCertStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -32,8 +33,23 @@ impl At<'_> {
     }
 }
 
+/// The certificates of a PEM file, with the text they were parsed from (read once: what was
+/// checked is what a client that wants PEM, such as redis, is given).
+#[derive(Debug)]
+pub struct Certs {
+    pub der: Vec<CertificateDer<'static>>,
+    pub pem: Vec<u8>,
+}
+
+/// A certificate chain paired with its key, with both PEM texts as read.
+pub struct Identity {
+    pub certified: Arc<CertifiedKey>,
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Secret,
+}
+
 /// Reads the certificates of a PEM file (`key` names it in errors): at least one, each dated.
-pub fn certs(p: &str, name: &str, at: At<'_>, d: &mut Diagnostics) -> Option<Vec<CertificateDer<'static>>> {
+pub fn certs(p: &str, name: &str, at: At<'_>, d: &mut Diagnostics) -> Option<Certs> {
     let path = at.resolve(p);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -52,7 +68,10 @@ pub fn certs(p: &str, name: &str, at: At<'_>, d: &mut Diagnostics) -> Option<Vec
             for (i, c) in list.iter().enumerate() {
                 date_check(c, &path, i, &at.path(name), at.file, d);
             }
-            Some(list)
+            Some(Certs {
+                der: list,
+                pem: bytes,
+            })
         }
         Err(e) => {
             d.error(
@@ -80,14 +99,15 @@ pub fn parse_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(list)
 }
 
-/// Reads the private key named by `<name>_file` or `<name>_env` (PEM text in the variable).
+/// Reads the private key named by `<name>_file` or `<name>_env` (PEM text in the variable); the
+/// parsed key and its text.
 pub fn key(
     file: &Option<String>,
     env: &Option<String>,
     name: &str,
     at: At<'_>,
     d: &mut Diagnostics,
-) -> Option<PrivateKeyDer<'static>> {
+) -> Option<(PrivateKeyDer<'static>, Secret)> {
     let secret: Secret = read_secret(env, file, at.base, at.file, at.key, name, true, d)?;
     let key_path = if file.is_some() {
         at.path(&format!("{name}_file"))
@@ -95,7 +115,7 @@ pub fn key(
         at.path(&format!("{name}_env"))
     };
     match parse_key(secret.expose().as_bytes()) {
-        Ok(k) => Some(k),
+        Ok(k) => Some((k, secret)),
         Err(e) => {
             d.error(
                 at.file,
@@ -149,11 +169,16 @@ pub fn identity(
     key_env: &Option<String>,
     at: At<'_>,
     d: &mut Diagnostics,
-) -> Option<Arc<CertifiedKey>> {
+) -> Option<Identity> {
     let chain = certs(cert_file, "cert_file", at, d);
     let key = key(key_file, key_env, "key", at, d);
-    match pair(chain?, key?) {
-        Ok(ck) => Some(ck),
+    let (chain, (key, key_pem)) = (chain?, key?);
+    match pair(chain.der, key) {
+        Ok(certified) => Some(Identity {
+            certified,
+            cert_pem: chain.pem,
+            key_pem,
+        }),
         Err(e) => {
             let key_at = if key_file.is_some() { "key_file" } else { "key_env" };
             d.error(
@@ -165,6 +190,24 @@ pub fn identity(
             None
         }
     }
+}
+
+/// The trust anchors of a CA bundle (`name` is its key, e.g. `ca_file`), with its PEM text.
+pub fn roots(p: &str, name: &str, at: At<'_>, d: &mut Diagnostics) -> Option<(RootCertStore, Vec<u8>)> {
+    let certs = certs(p, name, at, d)?;
+    let mut roots = RootCertStore::empty();
+    for (i, c) in certs.der.into_iter().enumerate() {
+        if let Err(e) = roots.add(c) {
+            d.error(
+                at.file,
+                &at.path(name),
+                format!("certificate {} cannot be a trust anchor ({e})", i + 1),
+                "give the PEM of the CA certificate(s)",
+            );
+            return None;
+        }
+    }
+    Some((roots, certs.pem))
 }
 
 /// What a certificate says about itself (subject, names, validity).

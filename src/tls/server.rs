@@ -11,7 +11,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -86,7 +86,7 @@ pub fn build(raw: Option<&RawListenerTls>, at: At<'_>, d: &mut Diagnostics) -> O
         describe.push("h2".into());
     }
     Some(ListenerTls {
-        identity: identity?,
+        identity: identity?.certified,
         client_auth,
         http2: raw.http2,
         describe: describe.join(", "),
@@ -95,19 +95,7 @@ pub fn build(raw: Option<&RawListenerTls>, at: At<'_>, d: &mut Diagnostics) -> O
 
 /// A verifier requiring a client certificate that chains to the CAs of `ca`.
 fn client_verifier(ca: &str, at: At<'_>, d: &mut Diagnostics) -> Option<Arc<dyn ClientCertVerifier>> {
-    let certs = pem::certs(ca, "client_ca_file", at, d)?;
-    let mut roots = RootCertStore::empty();
-    for (i, c) in certs.into_iter().enumerate() {
-        if let Err(e) = roots.add(c) {
-            d.error(
-                at.file,
-                &at.path("client_ca_file"),
-                format!("certificate {} cannot be a trust anchor ({e})", i + 1),
-                "give the PEM of the CA certificate(s) that issue client certificates",
-            );
-            return None;
-        }
-    }
+    let (roots, _) = pem::roots(ca, "client_ca_file", at, d)?;
     match WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider()).build() {
         Ok(v) => Some(v),
         Err(e) => {
