@@ -120,6 +120,19 @@ pub(super) fn check_mtls(raw: &RawClientCredentials, file: &str, d: &mut Diagnos
             "remove `client_secret_env`/`client_secret_file`, or use auth_method basic or post",
         );
     }
+    // Over plain http the certificate would never be presented: the token request cannot work.
+    if !raw
+        .token_url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        d.error(
+            file,
+            &format!("{KEY}.token_url"),
+            "`tls_client_auth` needs an https token endpoint (the certificate travels in the TLS handshake)",
+            "use the token endpoint's https:// URL",
+        );
+    }
     if raw.tls.as_ref().and_then(|t| t.cert_file.as_ref()).is_none() {
         d.error(
             file,

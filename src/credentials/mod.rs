@@ -545,6 +545,22 @@ mod tests {
         );
     }
 
+    /// issue 12: a client certificate is only ever shown in a TLS handshake, so `tls_client_auth`
+    /// towards an http token endpoint can never obtain a token: `check` refuses it.
+    #[test]
+    fn tls_client_auth_needs_an_https_token_endpoint() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let yaml = "{kind: oauth2_client_credentials, token_url: 'http://idp/token', client_id: c, \
+                    auth_method: tls_client_auth, tls: { cert_file: c.pem, key_file: c.key }}";
+        let (c, errors) = build(yaml, dir.path());
+        assert!(c.is_none());
+        assert!(
+            errors.iter().any(|e| e.path == "backend.credentials.token_url"
+                && e.message.contains("needs an https token endpoint")),
+            "{errors:#?}"
+        );
+    }
+
     #[test]
     fn defaults_of_the_username_token() {
         let dir = dir_with("pw", "x");
