@@ -7,6 +7,7 @@ pub mod breaker; // circuit breaking per backend URL // awc client per worker, t
 pub mod cli; // the `serve`, `check` and `demo` commands
 pub mod config; // raw YAML -> validated Snapshot
 pub mod credentials; // what soapgate presents to backends: Basic, WS-Security, OAuth2 tokens
+pub mod decimal; // exact decimal numerals: XSD canonical forms, comparisons, rounding (never f64)
 pub mod demo; // the bundled sample SOAP service and its wiring
 pub mod error; // one error enum + the problem+json table
 pub mod gateway; // shared state: current snapshot (atomic swap), metrics

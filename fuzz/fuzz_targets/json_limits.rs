@@ -9,7 +9,7 @@ use soapgate::threat::json::{parse, JsonError, JsonLimits};
 
 fuzz_target!(|data: &[u8]| {
     // Small limits so the fuzzer reaches every limit branch with short inputs.
-    let small = JsonLimits { depth: 4, entries: 4, array: 4, string: 8, key: 4 };
+    let small = JsonLimits { depth: 4, entries: 4, array: 4, string: 8, key: 4, number: 8 };
     for lim in [JsonLimits::default(), small] {
         let ours = parse(data, &lim);
         let theirs = serde_json::from_slice::<Value>(data);

@@ -1,6 +1,7 @@
 //! Template helpers for what SOAP needs: defaults, dates, numbers, strings, `jsonpath` look-ups.
 
 use super::request::{INPUT_ERROR, LITERAL};
+use crate::decimal::Decimal;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, RenderContext, RenderError, RenderErrorReason, ScopedJson,
@@ -133,24 +134,24 @@ fn parse_when(v: &Value) -> Result<DateTime<Utc>, String> {
     }
 }
 
-/// `{{format_number body.amount 2}}`: fixed decimals from a number or numeric string.
+/// `{{format_number body.amount 2}}`: fixed decimals from a number or numeric string, rounded
+/// decimally (halves away from zero) from the written digits, never through `f64`.
 fn format_number(p: &[Value], _: &Value) -> Result<Value, String> {
     let decimals = match p.get(1) {
         None => 2,
-        Some(v) => v.as_u64().filter(|d| *d <= 18).ok_or("decimals must be 0..=18")? as usize,
+        Some(v) => v.as_u64().filter(|d| *d <= 18).ok_or("decimals must be 0..=18")? as u32,
     };
-    let n = match arg(p, 0)? {
-        Value::Number(n) => n.as_f64().ok_or("not a finite number")?,
-        Value::String(s) => s
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| "the value is not a number".to_string())?,
+    let d = match arg(p, 0)? {
+        Value::Number(n) => Decimal::parse(&n.to_string()).ok_or("not a finite number")?,
+        Value::String(s) => {
+            Decimal::parse(s.trim()).ok_or_else(|| "the value is not a number".to_string())?
+        }
         other => return Err(format!("expects a number, got {}", kind(other))),
     };
-    if !n.is_finite() {
-        return Err("not a finite number".into());
-    }
-    Ok(Value::String(format!("{n:.decimals$}")))
+    let text = d
+        .to_fixed(decimals)
+        .map_err(|_| "the number has too many digits".to_string())?;
+    Ok(Value::String(text))
 }
 
 /// `{{jsonpath "$.body.lines[0].sku"}}`: one match gives the value, several an array, none null.

@@ -249,6 +249,22 @@ mod tests {
     }
 
     #[test]
+    fn v1_template_numbers_render_the_clients_digits() {
+        let t = compiled("<a>{{body.n}}</a>|{{format_number body.n 2}}");
+        for (n, fixed) in [
+            ("99999999999999999999", "99999999999999999999.00"),
+            ("12345678901234567.5", "12345678901234567.50"),
+            ("0.0000001", "0.00"),
+            ("-0", "0.00"),
+            ("1.005", "1.01"),
+        ] {
+            let body: Value = serde_json::from_str(&format!(r#"{{"n": {n}}}"#)).expect("json");
+            let out = render(&t, json!({ "body": body })).expect("renders");
+            assert_eq!(out, format!("<a>{n}</a>|{fixed}"));
+        }
+    }
+
+    #[test]
     fn triple_stash_is_rejected_with_its_line() {
         let mut t = Templates::new();
         let mut d = Diagnostics::default();

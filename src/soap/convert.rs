@@ -549,4 +549,42 @@ mod tests {
         assert!(scalar("1.5".into(), Some(ScalarType::Integer), "x").is_err());
         assert_eq!(scalar("0012".into(), None, "x").expect("string"), json!("0012"));
     }
+
+    /// Responses: random digit strings typed `xs:decimal` keep every character; typed `xs:integer`
+    /// keep every digit (as a number, or as a string beyond 64 bits); doubles are numbers of the
+    /// same value.
+    #[test]
+    fn v4_property_response_numbers_keep_their_digits() {
+        let mut seed = 0xd1b5_4a32_d192_ed03u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let n = 1 + next() % 40;
+            let int: String = (0..n).map(|_| char::from(b'0' + (next() % 10) as u8)).collect();
+            let frac: String = (0..next() % 15)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            let sign = ["", "-", "+"][(next() % 3) as usize];
+            let dec = if frac.is_empty() {
+                format!("{sign}{int}")
+            } else {
+                format!("{sign}{int}.{frac}")
+            };
+            let v = scalar(dec.clone(), Some(ScalarType::Decimal), "x").expect("decimal");
+            assert_eq!(v, Value::String(dec.clone()));
+            let i = scalar(format!("{sign}{int}"), Some(ScalarType::Integer), "x").expect("integer");
+            let text = match &i {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.clone(),
+                other => panic!("{other}"),
+            };
+            let want = crate::decimal::Decimal::parse(&format!("{sign}{int}")).expect("numeral");
+            let got = crate::decimal::Decimal::parse(&text).expect("numeral");
+            assert!(got.cmp_value(&want).is_eq(), "{sign}{int} -> {text}");
+        }
+    }
 }

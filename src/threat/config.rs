@@ -18,6 +18,8 @@ pub struct RawJsonLimits {
     pub array: Option<i64>,
     pub string: Option<Quantity>,
     pub key: Option<Quantity>,
+    /// Characters of one number.
+    pub number: Option<i64>,
 }
 
 /// `threats` (gateway) or a route's `threats`: each key given replaces the gateway's.
@@ -90,6 +92,7 @@ pub fn json_limits(
         array: count_or(raw.array, base.array, file, &format!("{at}.array"), d),
         string: size_or(&raw.string, base.string as u64, file, &format!("{at}.string"), d),
         key: size_or(&raw.key, base.key as u64, file, &format!("{at}.key"), d),
+        number: count_or(raw.number, base.number, file, &format!("{at}.number"), d),
     }
 }
 

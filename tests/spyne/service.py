@@ -93,6 +93,13 @@ class InventoryService(ServiceBase):
     def AddNumbers(ctx, a, b):
         return (a or 0) + (b or 0)
 
+    @rpc(Decimal, Decimal, _returns=Decimal)
+    def AddAmounts(ctx, a, b):
+        # Exact: every digit of both amounts counts (Python's default context keeps only 28).
+        with decimal.localcontext() as c:
+            c.prec = 200
+            return (a or 0) + (b or 0)
+
 
 class FixedSoap12(Soap12):
     """Soap12 with a working schema-validation fault.

@@ -3,6 +3,7 @@
 
 use super::names::{check_name, escape_text};
 use super::{fail, RenderError, Rendered, Writer};
+use crate::decimal::{Decimal, Unfit};
 use crate::wsdl::model::{Builtin, ComplexType, Content, ElementDecl, QName, TypeRef};
 use crate::wsdl::validate::{child_decl, element_keys, lexical, TEXT_KEY, XSI_TYPE_KEY};
 use serde_json::{Map, Value};
@@ -112,20 +113,42 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// The text of a simple value: booleans as true/false, numbers as JSON writes them (decimals
-    /// never in exponent form), strings verbatim.
+    /// The text of a simple value: booleans as true/false, numbers with the client's digits in the
+    /// type's lexical form (see [`number_text`]), strings verbatim.
     pub(super) fn scalar_text(&self, ty: TypeRef, v: &Value, what: &str) -> Result<String, RenderError> {
-        let decimal = self.schema.builtin_of(ty) == Some(Builtin::Decimal);
         match v {
-            Value::Number(n) if decimal && !n.is_i64() && !n.is_u64() => {
-                Ok(n.as_f64().map_or_else(|| n.to_string(), |f| format!("{f}")))
-            }
+            Value::Number(n) => number_text(self.schema.builtin_of(ty), n, what),
             Value::Null => fail(format!("`{what}` must not be null here")),
             scalar => match lexical(scalar) {
                 Some(text) => Ok(text),
                 None => fail(format!("`{what}` must be a single value, not an object or array")),
             },
         }
+    }
+}
+
+/// A JSON number as the XSD type's lexical form, from its written digits: integers without
+/// exponent or fraction (`1e2` is `100`), decimals without exponent (`1e-7` is `0.0000001`), and
+/// anything else (doubles, floats, untyped) exactly as the client wrote it.
+fn number_text(ty: Option<Builtin>, n: &serde_json::Number, what: &str) -> Result<String, RenderError> {
+    let text = n.to_string();
+    let plain_integer = |t: &str| {
+        t.strip_prefix('-')
+            .unwrap_or(t)
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    };
+    let converted = match ty {
+        Some(Builtin::Integer { .. }) if !plain_integer(&text) => {
+            Decimal::parse(&text).map(|d| d.to_integer())
+        }
+        Some(Builtin::Decimal) if text.contains(['e', 'E']) => Decimal::parse(&text).map(|d| d.to_plain()),
+        _ => return Ok(text),
+    };
+    match converted {
+        Some(Ok(t)) => Ok(t),
+        Some(Err(Unfit::Fraction)) => fail(format!("`{what}` must be an integer")),
+        _ => fail(format!("`{what}` has too many digits")),
     }
 }
 

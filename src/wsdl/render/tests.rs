@@ -306,3 +306,126 @@ fn encoded_type_names() {
     assert_eq!(xsd_name(Builtin::AnyType, &json!(1.5)), Some("double"));
     assert_eq!(xsd_name(Builtin::AnyType, &json!({})), None);
 }
+
+/// The text between `<ns1:{name}>` and its end tag.
+fn element_text<'a>(out: &'a str, name: &str) -> &'a str {
+    let open = format!("<ns1:{name}>");
+    let start = out.find(&open).map(|i| i + open.len()).expect("element");
+    let end = out[start..].find('<').expect("end tag") + start;
+    &out[start..end]
+}
+
+#[test]
+fn v2_numbers_take_the_xsd_lexical_form_from_the_clients_digits() {
+    let (schema, msg) = fixtures::order();
+    let render = |id: &str, total: &str| {
+        let json = format!(
+            r##"{{"@version": 1, "id": {id}, "email": "e", "total": {{"@currency": "EUR", "#text": {total}}}}}"##
+        );
+        let input: Value = serde_json::from_str(&json).expect("json");
+        crate::wsdl::validate::validate(&schema, &msg, &input).map_err(|v| v[0].message.clone())?;
+        let out = render_body(&schema, &msg, &input).map_err(|e| e.0)?;
+        Ok::<_, String>((element_text(&out, "id").to_string(), {
+            let i = out.find("<ns1:total").expect("total");
+            let s = out[i..].find('>').expect(">") + i + 1;
+            out[s..s + out[s..].find('<').expect("<")].to_string()
+        }))
+    };
+    let ok = |id: &str, total: &str| render(id, total).unwrap_or_else(|e| panic!("{id} {total}: {e}"));
+    assert_eq!(
+        ok("1e2", "12345678901234567890.123456789"),
+        ("100".into(), "12345678901234567890.123456789".into())
+    );
+    assert_eq!(ok("-0", "0.0000001"), ("-0".into(), "0.0000001".into()));
+    assert_eq!(
+        ok("2147483647", "1e-7"),
+        ("2147483647".into(), "0.0000001".into())
+    );
+    assert_eq!(
+        ok("100.0", "99999999999999999999"),
+        ("100".into(), "99999999999999999999".into())
+    );
+    assert_eq!(ok("7", "1.5E+3"), ("7".into(), "1500".into()));
+    // Out of range or not an integer: refused, never rounded.
+    for (id, why) in [
+        ("2147483648", "at most"),
+        ("-2147483649", "at least"),
+        ("1.5", "integer"),
+        ("1e400", "at most"),
+    ] {
+        let e = render(id, "1").expect_err(id);
+        assert!(e.contains(why), "{id}: {e}");
+    }
+    assert!(render("1", "1e400000").expect_err("too long").contains("digits"));
+}
+
+/// Random numerals of every shape into `xs:decimal` and `xs:int`: what is sent has no exponent,
+/// equals the client's number exactly, and an integer out of range is refused, never rounded.
+#[test]
+fn v2_property_random_numerals_reach_the_backend_exactly() {
+    use crate::decimal::Decimal;
+    let (schema, msg) = fixtures::order();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let digits = |n: u64, next: &mut dyn FnMut() -> u64| -> String {
+        let mut s: String = (0..n).map(|_| char::from(b'0' + (next() % 10) as u8)).collect();
+        if s.len() > 1 {
+            s = s.trim_start_matches('0').to_string();
+        }
+        if s.is_empty() {
+            "0".into()
+        } else {
+            s
+        }
+    };
+    for _ in 0..2000 {
+        let sign = if next() % 2 == 0 { "-" } else { "" };
+        let int = digits(1 + next() % 25, &mut next);
+        let frac = digits(next() % 12, &mut next);
+        let exp = match next() % 3 {
+            0 => String::new(),
+            _ => format!("e{}", (next() % 31) as i64 - 15),
+        };
+        let dec = if next() % 2 == 0 {
+            format!("{sign}{int}.{frac}{exp}")
+        } else {
+            format!("{sign}{int}{exp}")
+        };
+        let id = format!("{sign}{int}{}", if next() % 4 == 0 { "e2" } else { "" });
+        let json = format!(
+            r##"{{"@version": 1, "id": {id}, "email": "e", "total": {{"@currency": "EUR", "#text": {dec}}}}}"##
+        );
+        let input: Value = serde_json::from_str(&json).expect("json");
+        let want_id = Decimal::parse(&id).expect("id");
+        let in_range = want_id.cmp_i128(i32::MIN.into()).is_ge() && want_id.cmp_i128(i32::MAX.into()).is_le();
+        let valid = crate::wsdl::validate::validate(&schema, &msg, &input);
+        assert_eq!(valid.is_ok(), in_range, "{json}: {valid:?}");
+        if !in_range {
+            continue;
+        }
+        let out = render_body(&schema, &msg, &input).expect("renders");
+        let sent_id = element_text(&out, "id");
+        assert!(
+            sent_id.bytes().all(|b| b == b'-' || b.is_ascii_digit()),
+            "{id} -> {sent_id}"
+        );
+        assert!(
+            Decimal::parse(sent_id).expect("sent").cmp_value(&want_id).is_eq(),
+            "{id} -> {sent_id}"
+        );
+        let i = out.find("<ns1:total").expect("total");
+        let s = out[i..].find('>').expect(">") + i + 1;
+        let sent = &out[s..s + out[s..].find('<').expect("<")];
+        assert!(!sent.contains(['e', 'E']), "{dec} -> {sent}");
+        let want = Decimal::parse(&dec).expect("dec");
+        assert!(
+            Decimal::parse(sent).expect("sent").cmp_value(&want).is_eq(),
+            "{dec} -> {sent}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 use super::lexforms;
 use super::pattern;
+use crate::decimal::Decimal;
 use crate::wsdl::model::{Builtin, Schema, SimpleType, TypeDef, TypeRef};
 use serde_json::{Number, Value};
 
@@ -128,7 +129,8 @@ fn builtin(b: Builtin, v: &Value) -> Result<(), String> {
             .ok_or_else(|| "must be a boolean".into()),
         Builtin::Integer { min, max } => integer(v, min, max),
         Builtin::Decimal => decimal(v),
-        Builtin::Float | Builtin::Double => float(v),
+        Builtin::Float => float(v, f64::from(f32::MAX), "xs:float"),
+        Builtin::Double => float(v, f64::MAX, "xs:double"),
         _ => match v {
             Value::String(s) => lexical_item(b, s),
             _ => Err("must be a string".into()),
@@ -156,20 +158,38 @@ fn lexical_item(b: Builtin, s: &str) -> Result<(), String> {
         .ok_or_else(|| format!("must be {}", lexforms::describe(b)))
 }
 
-/// Integers are JSON integers; only values beyond `i64` may be strings of digits.
+/// Integers are JSON numbers with an integral value (`1e2` and `100.0` are 100), read from their
+/// digits (never through `f64`); strings of digits are accepted only beyond `i64`.
 fn integer(v: &Value, min: Option<i128>, max: Option<i128>) -> Result<(), String> {
     match v {
-        Value::Number(n) => {
-            let value = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
-            match value {
-                Some(i) => bounds(i, min, max),
-                None => Err("must be an integer".into()),
+        Value::Number(n) => match Decimal::parse(&n.to_string()) {
+            Some(d) if d.is_integer() => {
+                d.to_integer().map_err(|_| too_long())?;
+                decimal_bounds(&d, min, max)
             }
-        }
+            _ => Err("must be an integer".into()),
+        },
         Value::String(s) if s.parse::<i64>().is_ok() => Err("must be a JSON number (not a string)".into()),
         Value::String(s) => integer_text(s, min, max),
         _ => Err("must be an integer".into()),
     }
+}
+
+fn decimal_bounds(d: &Decimal, min: Option<i128>, max: Option<i128>) -> Result<(), String> {
+    if min.is_some_and(|m| d.cmp_i128(m).is_lt()) {
+        return Err(too_small(min));
+    }
+    if max.is_some_and(|m| d.cmp_i128(m).is_gt()) {
+        return Err(too_large(max));
+    }
+    Ok(())
+}
+
+fn too_long() -> String {
+    format!(
+        "has more than {} digits written without an exponent",
+        crate::decimal::MAX_PLAIN_DIGITS
+    )
 }
 
 /// An integer in the XSD lexical form (optional sign, digits), within bounds.
@@ -206,16 +226,23 @@ fn too_large(max: Option<i128>) -> String {
 
 fn decimal(v: &Value) -> Result<(), String> {
     match v {
-        Value::Number(_) => Ok(()),
+        Value::Number(n) => match Decimal::parse(&n.to_string()).map(|d| d.to_plain()) {
+            Some(Ok(_)) => Ok(()),
+            _ => Err(too_long()),
+        },
         Value::String(s) if is_decimal_lexical(s) => Ok(()),
         _ => Err("must be a number or a string holding a decimal number".into()),
     }
 }
 
-/// Floats are JSON numbers; strings only for what JSON cannot hold (INF, NaN, more digits than f64).
-fn float(v: &Value) -> Result<(), String> {
+/// Floats are JSON numbers within the type's range (the digits are sent as written); strings only
+/// for what JSON cannot hold (INF, NaN).
+fn float(v: &Value, max: f64, name: &str) -> Result<(), String> {
     match v {
-        Value::Number(_) => Ok(()),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.abs() <= max => Ok(()),
+            _ => Err(format!("is out of the range of {name}")),
+        },
         Value::String(s) if is_float_lexical(s) => Ok(()),
         _ => Err("must be a number".into()),
     }
@@ -266,25 +293,35 @@ pub fn coerce_scalar(schema: &Schema, ty: TypeRef, raw: &str) -> Result<Value, S
     }
 }
 
+/// A path or query integer keeps its digits: a JSON number when it is one (`+7` is `7`), a string
+/// of digits otherwise is refused.
 fn coerce_integer(raw: &str) -> Result<Value, String> {
     let t = raw.strip_prefix('+').unwrap_or(raw);
-    if let Ok(i) = t.parse::<i64>() {
-        return Ok(Value::Number(i.into()));
-    }
-    if let Ok(u) = t.parse::<u64>() {
-        return Ok(Value::Number(u.into()));
-    }
     let digits = t.strip_prefix('-').unwrap_or(t);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(Value::String(t.to_string()));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("must be an integer".into());
     }
-    Err("must be an integer".into())
+    // JSON has no leading zeros: `007` is the number 7, written `7`.
+    let trimmed = digits.trim_start_matches('0');
+    let canonical = match (t.starts_with('-'), trimmed.is_empty()) {
+        (_, true) => "0".to_string(),
+        (true, false) => format!("-{trimmed}"),
+        (false, false) => trimmed.to_string(),
+    };
+    canonical
+        .parse::<Number>()
+        .map(Value::Number)
+        .map_err(|_| "must be an integer".into())
 }
 
+/// A path or query float keeps its digits when they are a JSON number; `INF`, `NaN` and other XSD
+/// spellings (`.5`, `1.`) stay strings of the lexical form.
 fn coerce_float(raw: &str) -> Result<Value, String> {
     if !is_float_lexical(raw) {
         return Err("must be a number".into());
     }
-    let parsed = raw.parse::<f64>().ok().and_then(Number::from_f64);
-    Ok(parsed.map_or_else(|| Value::String(raw.to_string()), Value::Number))
+    Ok(match raw.parse::<Number>() {
+        Ok(n) if n.as_f64().is_some() => Value::Number(n),
+        _ => Value::String(raw.to_string()),
+    })
 }

@@ -416,9 +416,15 @@ fn coerce_scalar_parses_parameters() {
     assert_eq!(coerce_scalar(&s, int(), "42"), Ok(json!(42)));
     assert_eq!(coerce_scalar(&s, int(), "+7"), Ok(json!(7)));
     assert!(coerce_scalar(&s, int(), "4x").is_err());
+    let big = coerce_scalar(&s, int(), "123456789012345678901234").expect("integer");
+    assert!(
+        big.is_number()
+            && big.as_number().map(serde_json::Number::as_str) == Some("123456789012345678901234"),
+        "{big}"
+    );
     assert_eq!(
-        coerce_scalar(&s, int(), "123456789012345678901234"),
-        Ok(json!("123456789012345678901234"))
+        coerce_scalar(&s, int(), "-007").map(|v| v.to_string()),
+        Ok("-7".into())
     );
     assert_eq!(coerce_scalar(&s, b(Builtin::Double), "1.5"), Ok(json!(1.5)));
     assert_eq!(coerce_scalar(&s, b(Builtin::Double), "INF"), Ok(json!("INF")));
