@@ -39,6 +39,12 @@ pub enum GatewayError {
     XmlInvalidChar(u32),
     #[error("the request does not match the operation's schema ({} error(s))", .0.len())]
     SchemaViolation(Vec<crate::wsdl::validate::Violation>),
+    #[error("`{pointer}` is given in the {first} and in the {second} with different values")]
+    ParameterConflict {
+        pointer: String,
+        first: &'static str,
+        second: &'static str,
+    },
     #[error("a field the template needs is missing: {0}")]
     MissingField(String),
     #[error("a request value cannot be rendered: {0}")]
@@ -140,6 +146,7 @@ impl GatewayError {
             E::BadRequest(_) => row(400, "BAD_REQUEST", "Malformed request"),
             E::XmlInvalidChar(_) => row(400, "XML_INVALID_CHAR", "Character not allowed in XML"),
             E::SchemaViolation(_) => row(400, "SCHEMA_VIOLATION", "Request does not match the schema"),
+            E::ParameterConflict { .. } => row(400, "PARAMETER_CONFLICT", "Conflicting request parameters"),
             E::MissingField(_) => row(400, "MISSING_FIELD", "Required field missing"),
             E::TemplateInput(_) => row(400, "TEMPLATE_INPUT", "Request value cannot be rendered"),
             E::TemplateFailed(_) => row(500, "TEMPLATE_FAILED", "Request template failed"),

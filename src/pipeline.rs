@@ -157,17 +157,18 @@ pub async fn run(
         &mut ex.rate_limit,
     )
     .await?;
-    // 6. Validate against the WSDL schema when the body is rendered from it (a hand-written
-    //    template defines its own JSON shape).
+    // 6. One input: the body's members with the path and query parameters, merged by one rule (a
+    //    name given twice with different values is refused, nothing is overridden), validated
+    //    against the WSDL schema when the route says so.
     let input = match schema::bound(&route) {
-        Some(b) if route.validate => Some(schema::input(b, &matched.params, &query, body.clone())?),
-        _ => None,
+        Some(b) if route.validate => schema::input(b, &matched.params, &query, &body)?,
+        _ => crate::mapping::input::untyped(&body, &matched.params, &query)?,
     };
     ex.timings.accept_us = micros(t);
 
     // 7. Render the SOAP Body (and Header) and wrap them in the envelope.
     let t = Instant::now();
-    let envelope = render(snap, &matched, ex, &query, body, input.as_ref())?;
+    let envelope = render(snap, &matched, ex, &query, body, input)?;
     ex.timings.render_us = micros(t);
 
     // 8. Call the backend.
@@ -206,14 +207,15 @@ fn request_json(ex: &Exchange, policy: &crate::threat::Policy) -> Result<Value, 
     crate::threat::parse_json(&ex.body, policy)
 }
 
-/// The template context: `path`, `query`, allow-listed `headers`, `body`, `principal`,
-/// `client_cert`, `correlation_id`.
+/// The template context: the merged `input`, and where its values came from (`path`, `query`,
+/// `body`), allow-listed `headers`, `principal`, `client_cert`, `correlation_id`.
 fn template_context(
     m: &Matched,
     route: &Route,
     ex: &Exchange,
     query_pairs: &[(String, String)],
     body: Value,
+    input: Value,
 ) -> Result<Context, GatewayError> {
     let mut query = Map::new();
     for (k, v) in query_pairs {
@@ -230,6 +232,7 @@ fn template_context(
         "query": query,
         "headers": headers,
         "body": body,
+        "input": input,
         "correlation_id": ex.correlation_id,
         "principal": ex.principal.as_deref().map(crate::auth::Principal::to_json),
         "client_cert": ex.client_cert.as_deref().map(crate::tls::ClientCert::to_json),
@@ -238,7 +241,8 @@ fn template_context(
     }))
 }
 
-/// Decodes `a=1&b=x%20y`; the first value of a repeated key wins.
+/// Decodes `a=1&b=x%20y`, every pair in order (a key repeated with another value is refused when
+/// the input is merged).
 fn form_urlencoded(q: &str) -> Vec<(String, String)> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default()
 }
@@ -250,18 +254,22 @@ fn render(
     ex: &Exchange,
     query: &[(String, String)],
     body: Value,
-    input: Option<&Value>,
+    input: Value,
 ) -> Result<Envelope, GatewayError> {
     let route = &m.route;
     let needs_ctx = matches!(route.body, BodySource::Template(_)) || route.header_template.is_some();
+    let schema_body = match (&route.body, schema::bound(route)) {
+        (BodySource::Schema, Some(b)) if route.validate => Some(schema::render_body(b, &input)?),
+        _ => None,
+    };
     let ctx = if needs_ctx {
-        Some(template_context(m, route, ex, query, body)?)
+        Some(template_context(m, route, ex, query, body, input)?)
     } else {
         None
     };
-    let body_xml = match (&route.body, &ctx, schema::bound(route), input) {
-        (BodySource::Template(name), Some(ctx), _, _) => snap.templates.render(name, ctx)?,
-        (BodySource::Schema, _, Some(b), Some(input)) => schema::render_body(b, input)?,
+    let body_xml = match (&route.body, &ctx, schema_body) {
+        (BodySource::Template(name), Some(ctx), _) => snap.templates.render(name, ctx)?,
+        (BodySource::Schema, _, Some(xml)) => xml,
         _ => {
             return Err(GatewayError::Internal(
                 "route has no way to render its body".into(),

@@ -2,6 +2,7 @@
 
 pub mod fault;
 pub mod helpers;
+pub mod input;
 pub mod request;
 pub mod response;
 pub mod schema;

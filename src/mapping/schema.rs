@@ -39,19 +39,20 @@ fn field_type(schema: &Schema, msg: &Message, name: &str) -> Option<TypeRef> {
     }
 }
 
-/// The operation's input object: the JSON body, then path parameters and query parameters
-/// (typed by the schema), validated against the input message.
+/// The operation's input object: the JSON body's members with the path and query parameters that
+/// name input fields, typed by the schema and merged by [`super::input::merge`] (never
+/// overriding), then validated against the input message.
 pub fn input(
     b: Bound<'_>,
     path: &Map<String, Value>,
     query: &[(String, String)],
-    body: Value,
+    body: &Value,
 ) -> Result<Value, GatewayError> {
     let Some(msg) = &b.op.input else {
         return Ok(Value::Object(Map::new()));
     };
     let mut obj = match body {
-        Value::Object(o) => o,
+        Value::Object(o) => o.clone(),
         Value::Null => Map::new(),
         _ => {
             let v = validate::Violation {
@@ -61,29 +62,21 @@ pub fn input(
             return Err(GatewayError::SchemaViolation(vec![v]));
         }
     };
-    let params = path.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
-    let query = query.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    let mut violations = Vec::new();
-    for (name, raw) in params.chain(query) {
-        let Some(ty) = field_type(&b.wsdl.schema, msg, name) else {
-            continue;
-        };
-        match validate::coerce_scalar(&b.wsdl.schema, ty, raw) {
-            Ok(v) => {
-                obj.insert(name.to_string(), v);
-            }
-            Err(message) => violations.push(validate::Violation {
-                pointer: format!("/{name}"),
-                message,
-            }),
-        }
-    }
-    if !violations.is_empty() {
-        return Err(GatewayError::SchemaViolation(violations));
-    }
+    let schema = &b.wsdl.schema;
+    super::input::merge(&mut obj, path, query, |name, raw| {
+        let ty = field_type(schema, msg, name)?;
+        Some(validate::coerce_scalar(schema, ty, raw))
+    })?;
     let value = Value::Object(obj);
-    validate::validate(&b.wsdl.schema, msg, &value).map_err(GatewayError::SchemaViolation)?;
+    validate::validate(schema, msg, &value).map_err(GatewayError::SchemaViolation)?;
     Ok(value)
+}
+
+/// Whether `name` is a top-level input field of the route's operation.
+pub fn is_input_field(b: Bound<'_>, name: &str) -> bool {
+    b.op.input
+        .as_ref()
+        .is_some_and(|msg| field_type(&b.wsdl.schema, msg, name).is_some())
 }
 
 /// Renders the SOAP Body content of the operation's input from a validated input object.

@@ -11,7 +11,7 @@ fn demo() -> Wsdl {
     crate::wsdl::load(&path).expect("demo WSDL loads")
 }
 
-/// Renders `op`'s generated template over `{"body": input}`.
+/// Renders `op`'s generated template over `{"input": input}`.
 fn through_template(wsdl: &Wsdl, op: &str, input: &Value) -> String {
     let op = wsdl.operation(op, None).expect("operation");
     let generated = template::template(&wsdl.schema, op, "test.wsdl");
@@ -23,7 +23,7 @@ fn through_template(wsdl: &Wsdl, op: &str, input: &Value) -> String {
         d.errors,
         generated.text
     );
-    let ctx = Templates::prepare(json!({ "body": input })).expect("context");
+    let ctx = Templates::prepare(json!({ "input": input })).expect("context");
     t.render("t", &ctx)
         .unwrap_or_else(|e| panic!("{e:?}\n{}", generated.text))
 }

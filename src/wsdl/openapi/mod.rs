@@ -3,15 +3,17 @@
 //!
 //! Bound routes: the input object as the JSON request body (POST, PUT, PATCH) and the converted
 //! content of the response wrapper as the 200 body (`{}` once `response.select` reshapes it). When
-//! the body is rendered from the schema, path parameters are typed by the input field they fill
-//! (which the body then need not carry) and the top-level simple fields are optional query
-//! parameters; a template route reads path, query and body itself. Routes without a WSDL get `{}`
-//! schemas. Errors are `application/problem+json` ([`problem_schema`]).
+//! the route validates its input (every schema-rendered route, and template routes with
+//! `request.validate`), path parameters are typed by the input field they fill (which the body
+//! then need not carry) and the top-level simple fields are optional query parameters, all merged
+//! into the one input that is validated and rendered; other routes pass path, query and body to
+//! their template unvalidated, and say so. Routes without a WSDL get `{}` schemas. Errors are
+//! `application/problem+json` ([`problem_schema`]).
 
 mod schema;
 
 use crate::config::raw::RawMapping;
-use crate::config::{BodySource, Route, Snapshot};
+use crate::config::{Route, Snapshot};
 use crate::mapping::schema::{bound, Bound};
 use crate::wsdl::model::{Message, Schema, TypeRef};
 use crate::wsdl::validate::{layout, part_decl, Layout};
@@ -104,8 +106,8 @@ fn operation(route: &Route, comps: &mut Components, faults: &mut FaultIndex) -> 
         op.insert("description".into(), json!(doc));
     }
     op.insert("tags".into(), json!([route.service.name]));
-    // Path and query parameters fill input fields only when the body is rendered from the schema.
-    let schema_input = b.filter(|_| route.body == BodySource::Schema);
+    // Path and query parameters fill typed input fields when the route validates its input.
+    let schema_input = b.filter(|_| route.validate);
     let path_names = path_params(route.path.as_str());
     let mut params: Vec<Value> = path_names
         .iter()
@@ -125,23 +127,35 @@ fn operation(route: &Route, comps: &mut Components, faults: &mut FaultIndex) -> 
     Value::Object(op)
 }
 
-/// The JSON body: the input object (by the XSD) or `{}` without a WSDL. A template route reads
-/// the body itself (a generated template reads exactly the input object) and is not validated.
+/// The JSON body: the input object (by the XSD) or `{}` without a WSDL, with what the gateway
+/// really does with it.
 fn request_body(
     b: Option<Bound<'_>>,
-    rendered: bool,
+    validated: bool,
     path_names: &[String],
     comps: &mut Components,
 ) -> Value {
-    let filled: &[String] = if rendered { path_names } else { &[] };
+    let filled: &[String] = if validated { path_names } else { &[] };
     let schema = b.map_or_else(|| json!({}), |b| input_schema(b, filled, comps));
     let mut body = json!({ "required": true, "content": { "application/json": { "schema": schema } } });
-    if b.is_some() && !rendered {
-        body["description"] = json!(
+    let description = match (b.is_some(), validated) {
+        (true, true) => {
+            "The operation's input object. Its members, the path parameters and the query \
+             parameters form the one input of the request: a name given in two places must carry \
+             the same value (400 PARAMETER_CONFLICT), and the whole input is validated against the \
+             WSDL's schema (400 SCHEMA_VIOLATION) before it is sent."
+        }
+        (true, false) => {
             "The operation's input object as the WSDL describes it. This route renders a request \
-             template, which reads the body itself; the gateway does not validate it against the schema."
-        );
-    }
+             template without validation (`request.validate` is off): the gateway checks the JSON \
+             limits and patterns only; the backend validates."
+        }
+        _ => {
+            "Read by the route's request template; the gateway checks the JSON limits and patterns \
+             only (there is no schema to validate against)."
+        }
+    };
+    body["description"] = json!(description);
     body
 }
 
@@ -158,7 +172,14 @@ fn path_param(name: &str, b: Option<Bound<'_>>, comps: &mut Components) -> Value
     let schema = b
         .and_then(|b| field(b, name).map(|ty| scalar_schema(&b.wsdl.schema, ty, comps)))
         .unwrap_or_else(|| json!({ "type": "string" }));
-    json!({ "name": name, "in": "path", "required": true, "schema": schema })
+    let description = match b {
+        Some(b) if field(b, name).is_some() => format!(
+            "Fills the input field `{name}` (typed and validated); the body may repeat it only with the same value."
+        ),
+        Some(_) => "Not an input field: available to the route's template as `path` only, not validated.".into(),
+        None => "Available to the route's template (`path` and `input`); not validated.".into(),
+    };
+    json!({ "name": name, "in": "path", "required": true, "description": description, "schema": schema })
 }
 
 /// Every top-level simple, non-repeating input field not filled by the path.
@@ -169,7 +190,11 @@ fn query_params(b: Bound<'_>, path_names: &[String], comps: &mut Components) -> 
         .filter(|f| b.wsdl.schema.builtin_of(f.ty).is_some())
         .map(|f| {
             let schema = scalar_schema(&b.wsdl.schema, f.ty, comps);
-            json!({ "name": f.name, "in": "query", "required": false, "schema": schema })
+            let description = format!(
+                "Fills the input field `{}` (typed and validated); the body may repeat it only with the same value.",
+                f.name
+            );
+            json!({ "name": f.name, "in": "query", "required": false, "description": description, "schema": schema })
         })
         .collect()
 }

@@ -70,7 +70,7 @@ fn document_lists_every_route_with_schemas_from_the_xsd() {
     );
     assert!(get["requestBody"]["description"]
         .as_str()
-        .is_some_and(|d| d.contains("not validate")));
+        .is_some_and(|d| d.contains("PARAMETER_CONFLICT") && d.contains("validated against the")));
     let ok = &get["responses"]["200"]["content"]["application/json"]["schema"];
     assert_eq!(
         ok["properties"]["customer"],
@@ -97,8 +97,11 @@ fn path_and_query_parameters_are_typed_and_template_routes_are_open() {
     assert_eq!(
         orders["parameters"],
         json!([
-            { "name": "customerId", "in": "path", "required": true, "schema": { "type": "string" } },
+            { "name": "customerId", "in": "path", "required": true,
+              "description": "Fills the input field `customerId` (typed and validated); the body may repeat it only with the same value.",
+              "schema": { "type": "string" } },
             { "name": "status", "in": "query", "required": false,
+              "description": "Fills the input field `status` (typed and validated); the body may repeat it only with the same value.",
               "schema": { "type": "string", "enum": ["Open", "Shipped", "Cancelled"] } },
         ])
     );
