@@ -39,7 +39,7 @@ pub enum GatewayError {
     XmlInvalidChar(u32),
     #[error("the request does not match the operation's schema ({} error(s))", .0.len())]
     SchemaViolation(Vec<crate::wsdl::validate::Violation>),
-    #[error("`{pointer}` is given in the {first} and in the {second} with different values")]
+    #[error("{}", conflict_message(pointer, first, second))]
     ParameterConflict {
         pointer: String,
         first: &'static str,
@@ -281,6 +281,14 @@ impl GatewayError {
             body.insert("errors".into(), Value::Array(errors.collect()));
         }
         Value::Object(body)
+    }
+}
+
+fn conflict_message(pointer: &str, first: &str, second: &str) -> String {
+    if first == second {
+        format!("`{pointer}` is given twice in the {first} with different values")
+    } else {
+        format!("`{pointer}` is given in the {first} and in the {second} with different values")
     }
 }
 

@@ -164,6 +164,11 @@ pub async fn run(
         Some(b) if route.validate => schema::input(b, &matched.params, &query, &body)?,
         _ => crate::mapping::input::untyped(&body, &matched.params, &query)?,
     };
+    let body = if route.validate {
+        crate::mapping::input::validated_body(body, &input)
+    } else {
+        body
+    };
     ex.timings.accept_us = micros(t);
 
     // 7. Render the SOAP Body (and Header) and wrap them in the envelope.

@@ -107,6 +107,22 @@ pub fn untyped(
     Ok(Value::Object(obj))
 }
 
+/// The body as a validated route's template sees it: each member as the validated input holds it
+/// (numbers in their type's lexical form), so `body.x` and `input.x` render the same.
+pub fn validated_body(body: Value, input: &Value) -> Value {
+    match (body, input) {
+        (Value::Object(mut b), Value::Object(i)) => {
+            for (k, v) in b.iter_mut() {
+                if let Some(valid) = i.get(k) {
+                    v.clone_from(valid);
+                }
+            }
+            Value::Object(b)
+        }
+        (body, _) => body,
+    }
+}
+
 /// Same value: numbers (and numeric strings against numbers) by value, other scalars by text,
 /// structures never equal a parameter.
 fn same_value(a: &Value, b: &Value) -> bool {

@@ -67,8 +67,8 @@ pub fn input(
         let ty = field_type(schema, msg, name)?;
         Some(validate::coerce_scalar(schema, ty, raw))
     })?;
-    let value = Value::Object(obj);
-    validate::validate(schema, msg, &value).map_err(GatewayError::SchemaViolation)?;
+    let mut value = Value::Object(obj);
+    validate::validate_canonical(schema, msg, &mut value).map_err(GatewayError::SchemaViolation)?;
     Ok(value)
 }
 

@@ -21,4 +21,5 @@ mod templates;
 mod threats;
 mod tls_listener;
 mod tls_outbound;
+mod values;
 mod wsdl;

@@ -3,9 +3,9 @@
 
 use super::names::{check_name, escape_text};
 use super::{fail, RenderError, Rendered, Writer};
-use crate::decimal::{Decimal, Unfit};
+use crate::decimal::Unfit;
 use crate::wsdl::model::{Builtin, ComplexType, Content, ElementDecl, QName, TypeRef};
-use crate::wsdl::validate::{child_decl, element_keys, lexical, TEXT_KEY, XSI_TYPE_KEY};
+use crate::wsdl::validate::{child_decl, element_keys, lexical, number_form, TEXT_KEY, XSI_TYPE_KEY};
 use serde_json::{Map, Value};
 
 impl Writer<'_> {
@@ -127,28 +127,15 @@ impl Writer<'_> {
     }
 }
 
-/// A JSON number as the XSD type's lexical form, from its written digits: integers without
-/// exponent or fraction (`1e2` is `100`), decimals without exponent (`1e-7` is `0.0000001`), and
-/// anything else (doubles, floats, untyped) exactly as the client wrote it.
+/// A JSON number as the XSD type's lexical form, from its written digits (see
+/// [`crate::wsdl::validate::number_form`]).
 fn number_text(ty: Option<Builtin>, n: &serde_json::Number, what: &str) -> Result<String, RenderError> {
     let text = n.to_string();
-    let plain_integer = |t: &str| {
-        t.strip_prefix('-')
-            .unwrap_or(t)
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-    };
-    let converted = match ty {
-        Some(Builtin::Integer { .. }) if !plain_integer(&text) => {
-            Decimal::parse(&text).map(|d| d.to_integer())
-        }
-        Some(Builtin::Decimal) if text.contains(['e', 'E']) => Decimal::parse(&text).map(|d| d.to_plain()),
-        _ => return Ok(text),
-    };
-    match converted {
-        Some(Ok(t)) => Ok(t),
-        Some(Err(Unfit::Fraction)) => fail(format!("`{what}` must be an integer")),
-        _ => fail(format!("`{what}` has too many digits")),
+    match number_form(ty, &text) {
+        Ok(None) => Ok(text),
+        Ok(Some(t)) => Ok(t),
+        Err(Unfit::Fraction) => fail(format!("`{what}` must be an integer")),
+        Err(Unfit::TooLong) => fail(format!("`{what}` has too many digits")),
     }
 }
 

@@ -16,7 +16,7 @@ mod scalar;
 mod tests;
 
 pub use scalar::coerce_scalar;
-pub(crate) use scalar::lexical;
+pub(crate) use scalar::{lexical, number_form};
 
 use super::model::{
     Builtin, Child, ComplexType, ElementDecl, Message, Part, PartKind, Schema, TypeDef, TypeId, TypeRef, Use,
@@ -42,13 +42,31 @@ pub struct Violation {
 /// Checks `input` (the content of the body wrapper) against the input message `msg`.
 /// Returns every violation found, at most [`MAX_VIOLATIONS`].
 pub fn validate(schema: &Schema, msg: &Message, input: &Value) -> Result<(), Vec<Violation>> {
+    validator(schema, msg, input).map(|_| ())
+}
+
+/// Validates `input` and then writes each number in its type's lexical form (`1e2` in an
+/// `xs:int` becomes `100`, `1e-7` in an `xs:decimal` becomes `0.0000001`), so a template reading
+/// the validated input renders what the schema renderer would.
+pub fn validate_canonical(schema: &Schema, msg: &Message, input: &mut Value) -> Result<(), Vec<Violation>> {
+    for (ptr, text) in validator(schema, msg, input)? {
+        let number = text.parse::<serde_json::Number>().ok();
+        if let (Some(slot), Some(n)) = (input.pointer_mut(&ptr), number) {
+            *slot = Value::Number(n);
+        }
+    }
+    Ok(())
+}
+
+fn validator(schema: &Schema, msg: &Message, input: &Value) -> Result<Vec<(String, String)>, Vec<Violation>> {
     let mut v = Validator {
         schema,
         out: Vec::new(),
+        forms: Vec::new(),
     };
     v.message(msg, input);
     if v.out.is_empty() {
-        Ok(())
+        Ok(v.forms)
     } else {
         Err(v.out)
     }
@@ -184,6 +202,8 @@ pub(crate) fn element_keys<'a>(schema: &'a Schema, decl: &'a ElementDecl) -> imp
 struct Validator<'a> {
     schema: &'a Schema,
     out: Vec<Violation>,
+    /// Numbers not in their type's lexical form: pointer and the form.
+    forms: Vec<(String, String)>,
 }
 
 impl<'a> Validator<'a> {
@@ -254,11 +274,17 @@ impl<'a> Validator<'a> {
         match self.schema.complex(ty) {
             Some(_) => self.complex_value(ty, v, ptr, depth),
             None if ty == TypeRef::Builtin(Builtin::AnyType) => self.any_value(v, ptr, depth),
-            None => {
-                if let Err(message) = scalar::check(self.schema, ty, v) {
-                    self.report(ptr, message);
+            None => match scalar::check(self.schema, ty, v) {
+                Err(message) => self.report(ptr, message),
+                Ok(()) => {
+                    if let Value::Number(n) = v {
+                        let b = self.schema.builtin_of(ty);
+                        if let Ok(Some(form)) = scalar::number_form(b, n.as_str()) {
+                            self.forms.push((ptr.to_string(), form));
+                        }
+                    }
                 }
-            }
+            },
         }
     }
 

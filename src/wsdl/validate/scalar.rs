@@ -2,7 +2,7 @@
 
 use super::lexforms;
 use super::pattern;
-use crate::decimal::Decimal;
+use crate::decimal::{Decimal, Unfit};
 use crate::wsdl::model::{Builtin, Schema, SimpleType, TypeDef, TypeRef};
 use serde_json::{Number, Value};
 
@@ -17,6 +17,23 @@ pub(crate) fn lexical(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// A JSON number's text in the XSD lexical form of `ty`, from the client's digits: integers without
+/// exponent or fraction (`1e2` is `100`), decimals without exponent (`1e-7` is `0.0000001`); any
+/// other type (doubles, floats, untyped) keeps the text as written. `Ok(None)`: already in form.
+pub(crate) fn number_form(ty: Option<Builtin>, text: &str) -> Result<Option<String>, Unfit> {
+    let plain_integer = text
+        .strip_prefix('-')
+        .unwrap_or(text)
+        .bytes()
+        .all(|b| b.is_ascii_digit());
+    let d = match ty {
+        Some(Builtin::Integer { .. }) if !plain_integer => Decimal::parse(text).map(|d| d.to_integer()),
+        Some(Builtin::Decimal) if text.contains(['e', 'E']) => Decimal::parse(text).map(|d| d.to_plain()),
+        _ => return Ok(None),
+    };
+    d.unwrap_or(Err(Unfit::TooLong)).map(Some)
 }
 
 /// Checks a JSON value against a simple type (a built-in, a restriction with facets, or a list).
