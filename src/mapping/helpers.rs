@@ -45,8 +45,48 @@ fn mark_literal(v: Value) -> Value {
     }
 }
 
+/// `{{cdata value}}`: a value written inside a template's `<![CDATA[ … ]]>` section exactly as
+/// it is (no entity escaping, which CDATA would not undo), with any `]]>` in it split across two
+/// sections (`]]]]><![CDATA[>`) so it cannot end the section. Templates get it automatically for
+/// every `{{value}}` between `<![CDATA[` and `]]>` (see `request::cdata_values`).
+struct CdataHelper;
+
+impl HelperDef for CdataHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn handlebars::Output,
+    ) -> handlebars::HelperResult {
+        let Some(p) = h.param(0) else {
+            return Err(RenderErrorReason::ParamNotFoundForIndex("cdata", 0).into());
+        };
+        if p.is_value_missing() {
+            let path = p.relative_path().cloned();
+            return Err(RenderErrorReason::MissingVariable(path).into());
+        }
+        let text = match p.value() {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => String::new(),
+            // Objects and arrays are not text: the same marker `xml_escape` leaves.
+            _ => {
+                return out
+                    .write(&super::request::NOT_TEXT.to_string())
+                    .map_err(Into::into)
+            }
+        };
+        out.write(&text.replace("]]>", "]]]]><![CDATA[>"))
+            .map_err(Into::into)
+    }
+}
+
 /// Registers every helper on a registry.
 pub fn register(r: &mut Handlebars<'static>) {
+    r.register_helper("cdata", Box::new(CdataHelper));
     let helpers: [(&str, HelperFn); 9] = [
         ("default", default),
         ("format_date", format_date),

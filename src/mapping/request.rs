@@ -70,7 +70,8 @@ impl Templates {
             );
             return false;
         }
-        match self.registry.register_template_string(name, source) {
+        let source = cdata_values(source);
+        match self.registry.register_template_string(name, &source) {
             Ok(()) => true,
             Err(e) => {
                 let line = e.pos().map(|(l, _)| l);
@@ -122,6 +123,71 @@ fn render_error(e: RenderError) -> GatewayError {
     }
 }
 
+/// Rewrites every plain `{{value}}` between `<![CDATA[` and `]]>` of a template's text as
+/// `{{cdata value}}`: inside CDATA, entity escaping would reach the backend as literal `&lt;`, so
+/// such values are written as they are and only `]]>` is split. Blocks (`{{#…}}`, `{{/…}}`,
+/// `{{else}}`), comments and partials are left alone. Line numbers do not move.
+pub(crate) fn cdata_values(source: &str) -> std::borrow::Cow<'_, str> {
+    const OPEN: &str = "<![CDATA[";
+    const CLOSE: &str = "]]>";
+    if !source.contains(OPEN) {
+        return std::borrow::Cow::Borrowed(source);
+    }
+    let mut out = String::with_capacity(source.len() + 32);
+    let mut rest = source;
+    while let Some(start) = rest.find(OPEN) {
+        let (before, after) = rest.split_at(start + OPEN.len());
+        out.push_str(before);
+        let end = after.find(CLOSE).unwrap_or(after.len());
+        out.push_str(&cdata_section(&after[..end]));
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// One CDATA section's text with its plain mustaches wrapped in the `cdata` helper.
+fn cdata_section(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let Some(len) = rest[i..].find("}}") else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let inner = &rest[i + 2..i + len];
+        let (open_ws, body) = match inner.strip_prefix('~') {
+            Some(b) => ("~", b),
+            None => ("", inner),
+        };
+        let (body, close_ws) = match body.strip_suffix('~') {
+            Some(b) => (b, "~"),
+            None => (body, ""),
+        };
+        let t = body.trim_start();
+        let plain = !t.is_empty()
+            && !t.starts_with(['#', '/', '!', '>', '^', '{', '&', '*'])
+            && t != "else"
+            && !t.starts_with("else ");
+        if plain {
+            // `{{a.b}}` is a value, `{{upper a.b}}` a helper call: a subexpression.
+            let t = body.trim();
+            let arg = if t.contains(char::is_whitespace) {
+                format!("({t})")
+            } else {
+                t.to_string()
+            };
+            out.push_str(&format!("{{{{{open_ws}cdata {arg}{close_ws}}}}}"));
+        } else {
+            out.push_str(&rest[i..i + len + 2]);
+        }
+        rest = &rest[i + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Finds `{{{`, `{{&` or a raw block (`{{{{`) and returns its line.
 fn find_raw_output(source: &str) -> Option<(usize, &'static str)> {
     for (i, line) in source.lines().enumerate() {
@@ -145,7 +211,7 @@ fn find_raw_output(source: &str) -> Option<(usize, &'static str)> {
 /// [`check_xml_chars`], so it cannot come from a client.
 pub(crate) const LITERAL: char = '\u{FFFE}';
 /// Left by [`xml_escape`] where an object or array was rendered as a value.
-const NOT_TEXT: char = '\u{FFFF}';
+pub(crate) const NOT_TEXT: char = '\u{FFFF}';
 
 fn prepare_value(v: &mut Value) -> Result<(), GatewayError> {
     match v {
@@ -262,6 +328,27 @@ mod tests {
             let out = render(&t, json!({ "body": body })).expect("renders");
             assert_eq!(out, format!("<a>{n}</a>|{fixed}"));
         }
+    }
+
+    #[test]
+    fn t8_values_inside_cdata_reach_the_backend_unaltered() {
+        let t = compiled(
+            "<a>{{body.x}}</a><b><![CDATA[{{body.x}}|{{upper body.y}}|{{~body.y~}}|{{#if body.x}}y{{/if}}]]></b>",
+        );
+        let out = render(&t, json!({"body": {"x": "1 < 2 && ]]> <x/>", "y": "q\"r"}})).expect("renders");
+        assert_eq!(
+            out,
+            "<a>1 &lt; 2 &amp;&amp; ]]&gt; &lt;x/&gt;</a><b><![CDATA[1 < 2 && ]]]]><![CDATA[> <x/>|Q\"R|q\"r|y]]></b>"
+        );
+        let xml = format!("<r>{out}</r>");
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+        let b = doc.descendants().find(|n| n.has_tag_name("b")).expect("b");
+        let text: String = b.children().filter_map(|n| n.text()).collect();
+        assert_eq!(text, "1 < 2 && ]]> <x/>|Q\"R|q\"r|y");
+        let err = render(&t, json!({"body": {"x": {"k": 1}, "y": "s"}})).expect_err("object");
+        assert!(matches!(err, GatewayError::TemplateInput(_)), "{err:?}");
+        let err = render(&t, json!({"body": {"y": "s"}})).expect_err("missing");
+        assert!(matches!(err, GatewayError::MissingField(_)), "{err:?}");
     }
 
     #[test]

@@ -283,3 +283,30 @@ async fn p1_query_never_overrides_the_path_and_nothing_is_forwarded() {
     let sent = fake.last_request().expect("forwarded").body;
     assert!(sent.contains("<id>7</id>"), "{sent}");
 }
+
+#[actix_rt::test]
+async fn t8_values_in_a_cdata_section_reach_the_backend_unaltered() {
+    let fake = FakeSoap::new()
+        .otherwise(Reply::soap11("<NoteResponse><ok>true</ok></NoteResponse>"))
+        .start();
+    let gw = TestGateway::builder()
+        .route(
+            &fake.url("/soap"),
+            "id: note\nmethod: POST\npath: /notes\noperation: Note",
+            "<Note><text><![CDATA[{{input.text}}]]></text><plain>{{input.text}}</plain></Note>",
+        )
+        .start();
+    let r = gw
+        .post_json("/notes", r#"{"text": "1 < 2 && ]]> <b>bold</b>"}"#)
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let sent = fake.last_request().expect("forwarded").body;
+    assert!(
+        sent.contains("<text><![CDATA[1 < 2 && ]]]]><![CDATA[> <b>bold</b>]]></text>"),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("<plain>1 &lt; 2 &amp;&amp; ]]&gt; &lt;b&gt;bold&lt;/b&gt;</plain>"),
+        "{sent}"
+    );
+}
