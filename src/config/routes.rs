@@ -157,7 +157,8 @@ fn build_route(
         public: r.public,
     };
     let auth = crate::auth::config::route_policy(raw_auth, auth, file, &at, d);
-    Some(Route {
+    let template_file = r.request.template.clone();
+    let route = Route {
         id: r.id,
         service: svc.clone(),
         method: method?,
@@ -174,7 +175,56 @@ fn build_route(
         auth,
         threats,
         rate_limit,
-    })
+    };
+    if let (BodySource::Template(name), Some(t)) = (&route.body, &template_file) {
+        let key = format!("{at}.request.template");
+        unsuppliable_reads(&route, templates.paths_read(name), (file, &key, t), d);
+    }
+    Some(route)
+}
+
+/// Warns about every name a route's template reads that the route can never supply: a path
+/// parameter its path does not have, or (on a validated route) an input field the operation does
+/// not have. Such a template fails every request with 400 `MISSING_FIELD`, blaming the client.
+fn unsuppliable_reads(
+    route: &Route,
+    reads: Vec<(String, Option<usize>)>,
+    (file, key, template): (&str, &str, &str),
+    d: &mut Diagnostics,
+) {
+    let path = route.path.as_str();
+    let params: Vec<&str> = path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect();
+    let bound = crate::mapping::schema::bound(route).filter(|_| route.validate);
+    let mut seen = Vec::new();
+    for (read, line) in reads {
+        let mut segs = read.split('.');
+        let (Some(place), Some(name)) = (segs.next(), segs.next()) else {
+            continue;
+        };
+        if seen.contains(&(place.to_string(), name.to_string())) {
+            continue;
+        }
+        let at = line.map_or_else(|| template.to_string(), |l| format!("{template}:{l}"));
+        let (message, fix) = match place {
+            "path" if !params.contains(&name) => (
+                format!("{at} reads `path.{name}`, but the route's path `{path}` has no `{{{name}}}`"),
+                match params.as_slice() {
+                    [] => "add the parameter to the route's path, or read the value from input".to_string(),
+                    ps => format!("use one of: {}", ps.iter().map(|p| format!("path.{p}")).collect::<Vec<_>>().join(", ")),
+                },
+            ),
+            "input" | "body" if bound.is_some_and(|b| !crate::mapping::schema::is_input_field(b, name)) => (
+                format!("{at} reads `{place}.{name}`, but operation {} has no input field `{name}`: the request is validated, so no client can send it", route.operation),
+                "use the field's name as the WSDL spells it (see the route's OpenAPI request schema)".to_string(),
+            ),
+            _ => continue,
+        };
+        seen.push((place.to_string(), name.to_string()));
+        d.warn(file, key, message, &fix);
+    }
 }
 
 fn route_method(raw: &str, file: &str, at: &str, d: &mut Diagnostics) -> Option<Method> {

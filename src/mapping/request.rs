@@ -108,6 +108,68 @@ impl Templates {
     }
 }
 
+impl Templates {
+    /// The context paths a compiled template reads (`path.id`, `input.customer.name`, ...) with
+    /// their lines, outside blocks that change the context (`each`, `with`), where a path means
+    /// the item's field instead; `@root.` paths count everywhere.
+    pub fn paths_read(&self, name: &str) -> Vec<(String, Option<usize>)> {
+        let mut out = Vec::new();
+        if let Some(t) = self.registry.get_template(name) {
+            walk_template(t, true, None, &mut out);
+        }
+        out
+    }
+}
+
+fn walk_template(
+    t: &handlebars::template::Template,
+    top: bool,
+    line: Option<usize>,
+    out: &mut Vec<(String, Option<usize>)>,
+) {
+    for (i, el) in t.elements.iter().enumerate() {
+        let line = t.mapping.get(i).map(|m| m.0).or(line);
+        walk_element(el, top, line, out);
+    }
+}
+
+fn walk_element(
+    el: &handlebars::template::TemplateElement,
+    top: bool,
+    line: Option<usize>,
+    out: &mut Vec<(String, Option<usize>)>,
+) {
+    use handlebars::template::TemplateElement as E;
+    let (E::Expression(h) | E::HtmlExpression(h) | E::HelperBlock(h)) = el else {
+        return;
+    };
+    let mut params: Vec<&handlebars::template::Parameter> = h.params.iter().chain(h.hash.values()).collect();
+    if !h.block && h.params.is_empty() && h.hash.is_empty() {
+        params.push(&h.name);
+    }
+    for p in params {
+        match p {
+            handlebars::template::Parameter::Path(_) => {
+                let raw = p.as_name().unwrap_or_default();
+                if let Some(rooted) = raw.strip_prefix("@root.") {
+                    out.push((rooted.to_string(), line));
+                } else if top {
+                    out.push((raw.to_string(), line));
+                }
+            }
+            handlebars::template::Parameter::Subexpression(sub) => walk_element(&sub.element, top, line, out),
+            _ => {}
+        }
+    }
+    let scoped = top && !matches!(h.name.as_name(), Some("each" | "with"));
+    if let Some(t) = &h.template {
+        walk_template(t, scoped, line, out);
+    }
+    if let Some(t) = &h.inverse {
+        walk_template(t, top, line, out);
+    }
+}
+
 fn render_error(e: RenderError) -> GatewayError {
     match e.reason() {
         RenderErrorReason::MissingVariable(path) => {
@@ -349,6 +411,18 @@ mod tests {
         assert!(matches!(err, GatewayError::TemplateInput(_)), "{err:?}");
         let err = render(&t, json!({"body": {"y": "s"}})).expect_err("missing");
         assert!(matches!(err, GatewayError::MissingField(_)), "{err:?}");
+    }
+
+    #[test]
+    fn paths_read_are_found_with_their_lines_outside_item_scopes() {
+        let t = compiled(
+            "<a>{{path.id}}</a>\n{{#if input.x}}<b>{{upper query.q}}</b>{{/if}}\n{{#each body.lines}}{{sku}}{{@root.path.y}}{{/each}}",
+        );
+        let got = t.paths_read("t");
+        let names: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, ["path.id", "input.x", "query.q", "body.lines", "path.y"]);
+        assert_eq!(got[0].1, Some(1));
+        assert_eq!(got[4].1, Some(3));
     }
 
     #[test]

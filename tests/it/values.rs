@@ -310,3 +310,68 @@ async fn t8_values_in_a_cdata_section_reach_the_backend_unaltered() {
         "{sent}"
     );
 }
+
+#[actix_rt::test]
+async fn p4_check_warns_about_names_a_route_can_never_supply() {
+    let Some(s) = spyne() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = env!("CARGO_BIN_EXE_soapgate");
+    let out = std::process::Command::new(bin)
+        .args([
+            "import",
+            &s.url("/soap11?wsdl"),
+            "--service",
+            "inventory",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("import runs");
+    assert!(
+        out.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mapping = dir.path().join("mappings/inventory.yaml");
+    let text = std::fs::read_to_string(&mapping).expect("mapping");
+    let moved = text.replace(
+        "method: POST\n    path: /inventory/get-item",
+        "method: GET\n    path: /inventory/items/{sku}",
+    );
+    std::fs::write(&mapping, moved).expect("edit mapping");
+    let check = |dir: &std::path::Path| {
+        let out = std::process::Command::new(bin)
+            .args(["check", "--config"])
+            .arg(dir.join("soapgate.yaml"))
+            .output()
+            .expect("check runs");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let clean = check(dir.path());
+    assert!(
+        !clean.contains("can never") && !clean.contains("no input field"),
+        "{clean}"
+    );
+    let template = dir.path().join("templates/inventory/get-item.xml.hbs");
+    std::fs::write(
+        &template,
+        "<ns1:GetItem xmlns:ns1=\"{{ns}}\">\n<ns1:sku>{{path.SKU}}</ns1:sku>\n<x>{{input.skuu}}</x></ns1:GetItem>",
+    )
+    .expect("edit template");
+    let warned = check(dir.path());
+    assert!(
+        warned.contains("get-item.xml.hbs:2 reads `path.SKU`, but the route's path `/inventory/items/{sku}` has no `{SKU}`"),
+        "{warned}"
+    );
+    assert!(warned.contains("use one of: path.sku"), "{warned}");
+    assert!(
+        warned.contains(
+            "get-item.xml.hbs:3 reads `input.skuu`, but operation GetItem has no input field `skuu`"
+        ),
+        "{warned}"
+    );
+}
