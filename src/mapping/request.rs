@@ -393,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn t8_values_inside_cdata_reach_the_backend_unaltered() {
+    fn v5_values_inside_cdata_reach_the_backend_unaltered() {
         let t = compiled(
             "<a>{{body.x}}</a><b><![CDATA[{{body.x}}|{{upper body.y}}|{{~body.y~}}|{{#if body.x}}y{{/if}}]]></b>",
         );

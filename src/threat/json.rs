@@ -461,7 +461,7 @@ mod tests {
     }
 
     #[test]
-    fn v1_numbers_keep_their_characters_and_v3_long_ones_are_json_number() {
+    fn v3_long_numbers_are_json_number_and_others_keep_their_characters() {
         for n in [
             "99999999999999999999",
             "12345678901234567.5",

@@ -285,7 +285,7 @@ async fn p1_query_never_overrides_the_path_and_nothing_is_forwarded() {
 }
 
 #[actix_rt::test]
-async fn t8_values_in_a_cdata_section_reach_the_backend_unaltered() {
+async fn v5_values_in_a_cdata_section_reach_the_backend_unaltered() {
     let fake = FakeSoap::new()
         .otherwise(Reply::soap11("<NoteResponse><ok>true</ok></NoteResponse>"))
         .start();
