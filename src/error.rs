@@ -61,6 +61,8 @@ pub enum GatewayError {
     UpstreamTooLarge(usize),
     #[error("the backend broke the HTTP exchange")]
     UpstreamProtocol(String),
+    #[error("the backend response cannot be read as text: {0}")]
+    UpstreamEncoding(String),
     #[error("the backend response is not acceptable XML: {message}")]
     UpstreamXml { code: &'static str, message: String },
     #[error("the backend response is not a SOAP envelope: {0}")]
@@ -151,6 +153,7 @@ impl GatewayError {
             E::UpstreamContentType => row(502, "UPSTREAM_CONTENT_TYPE", "Bad backend content type"),
             E::UpstreamTooLarge(_) => row(502, "UPSTREAM_TOO_LARGE", "Backend response too large"),
             E::UpstreamProtocol(_) => row(502, "UPSTREAM_PROTOCOL", "Backend protocol error"),
+            E::UpstreamEncoding(_) => row(502, "UPSTREAM_ENCODING", "Backend response encoding refused"),
             E::UpstreamXml { code, .. } => row(502, code, "Backend response rejected"),
             E::UpstreamNotSoap(_) => row(502, "UPSTREAM_NOT_SOAP", "Backend response is not SOAP"),
             E::UpstreamShape(_) => row(502, "UPSTREAM_SHAPE", "Unexpected backend response"),

@@ -7,6 +7,7 @@ use crate::mapping::request::Templates;
 use crate::mapping::schema;
 use crate::router::Matched;
 use crate::soap::envelope::{self, Envelope};
+use crate::soap::charset;
 use crate::soap::parse::{self, Outcome};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::Method;
@@ -301,13 +302,20 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<A
     if !is_xml_content_type(reply.content_type.as_deref()) {
         return Err(GatewayError::UpstreamContentType);
     }
+    // Once, to UTF-8 (the parser's only input), within the same limit as the bytes received.
+    let limit = settings.backend_response_limit;
+    let text = charset::decode(&reply.body, reply.content_type.as_deref(), limit).map_err(|e| match e {
+        charset::CharsetError::TooLarge(n) => GatewayError::UpstreamTooLarge(n),
+        other => GatewayError::UpstreamEncoding(other.to_string()),
+    })?;
+    let xml = text.as_bytes();
     let spec = &route.response;
     let typed = schema::bound(route).filter(|b| b.op.output.is_some());
     if spec.select.is_none() && !spec.include_header {
         // The payload is the answer as it is: write its JSON text while parsing.
         let parsed = match typed {
-            Some(b) => schema::stream_typed(&reply.body, &settings.xml, b)?,
-            None => parse::stream(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?,
+            Some(b) => schema::stream_typed(xml, &settings.xml, b)?,
+            None => parse::stream(xml, &settings.xml, &spec.hints, spec.unwrap)?,
         };
         if let Some(text) = payload(route, reply.status, parsed.outcome)? {
             return Ok(Answer::Text(text));
@@ -315,8 +323,8 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<A
         // Handed over (a name that repeats apart, ...): the tree below gives the answer.
     }
     let parsed = match typed {
-        Some(b) => schema::parse_typed(&reply.body, &settings.xml, b)?,
-        None => parse::parse(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?,
+        Some(b) => schema::parse_typed(xml, &settings.xml, b)?,
+        None => parse::parse(xml, &settings.xml, &spec.hints, spec.unwrap)?,
     };
     let value = payload(route, reply.status, parsed.outcome)?;
     let whole = if spec.include_header {
