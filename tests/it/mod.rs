@@ -7,6 +7,7 @@ mod credentials;
 mod demo;
 mod envelopes;
 mod faults;
+mod framing;
 mod h2_abuse;
 mod h2_control;
 mod h2_smuggling;
