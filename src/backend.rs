@@ -435,3 +435,27 @@ pub(crate) fn one_connection_server(body: &'static str) -> (String, std::sync::m
     });
     (url, closed)
 }
+
+/// A one-connection server on 127.0.0.1 for framing tests: reads one request head, writes
+/// `answer` exactly as given (status line included), then closes its side.
+#[cfg(test)]
+pub(crate) fn raw_answer_server(answer: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 4096];
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match sock.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = sock.write_all(&answer);
+        let _ = sock.shutdown(std::net::Shutdown::Write);
+        while sock.read(&mut buf).is_ok_and(|n| n > 0) {}
+    });
+    url
+}

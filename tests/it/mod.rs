@@ -5,6 +5,7 @@ mod backend;
 mod config;
 mod credentials;
 mod demo;
+mod encodings;
 mod envelopes;
 mod faults;
 mod framing;
