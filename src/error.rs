@@ -37,6 +37,8 @@ pub enum GatewayError {
     BadRequest(&'static str),
     #[error("the request contains a character that XML 1.0 does not allow (U+{0:04X})")]
     XmlInvalidChar(u32),
+    #[error("the request contains a character (U+{char:04X}) that the backend's encoding {encoding} cannot carry")]
+    RequestEncoding { encoding: &'static str, char: u32 },
     #[error("the request does not match the operation's schema ({} error(s))", .0.len())]
     SchemaViolation(Vec<crate::wsdl::validate::Violation>),
     #[error("a field the template needs is missing: {0}")]
@@ -141,6 +143,9 @@ impl GatewayError {
             E::Overloaded => row(503, "OVERLOADED", "Gateway overloaded"),
             E::BadRequest(_) => row(400, "BAD_REQUEST", "Malformed request"),
             E::XmlInvalidChar(_) => row(400, "XML_INVALID_CHAR", "Character not allowed in XML"),
+            E::RequestEncoding { .. } => {
+                row(400, "REQUEST_ENCODING", "Character not in the backend's encoding")
+            }
             E::SchemaViolation(_) => row(400, "SCHEMA_VIOLATION", "Request does not match the schema"),
             E::MissingField(_) => row(400, "MISSING_FIELD", "Required field missing"),
             E::TemplateInput(_) => row(400, "TEMPLATE_INPUT", "Request value cannot be rendered"),

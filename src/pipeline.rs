@@ -285,13 +285,14 @@ fn render(
         }
         (s, h) => s.or(h),
     };
-    let version = route.service.backend.version;
-    Ok(envelope::build(
-        version,
-        &route.action,
-        header_xml.as_deref(),
-        &body_xml,
-    ))
+    let backend = &route.service.backend;
+    let encoding = backend.request_encoding;
+    envelope::build(backend.version, &route.action, header_xml.as_deref(), &body_xml, encoding).map_err(|c| {
+        GatewayError::RequestEncoding {
+            encoding: encoding.name(),
+            char: u32::from(c),
+        }
+    })
 }
 
 /// Steps 9 and 10: check the reply, parse it, map a Fault, convert and select.

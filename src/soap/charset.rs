@@ -205,6 +205,77 @@ fn declared(bytes: &[u8]) -> Option<&str> {
     Some(&value[..value.find(quote)?])
 }
 
+/// The encoding request envelopes are sent in (`backend.request_encoding`; UTF-8 by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestEncoding {
+    Utf8,
+    /// The code points up to `max`, one byte each: ISO-8859-1 (0xFF) and US-ASCII (0x7F), which
+    /// WHATWG reads as windows-1252 but a backend asking for them does not (`€` would go out as
+    /// 0x80, a C1 control in ISO-8859-1).
+    Exact { name: &'static str, max: u32 },
+    /// Any other WHATWG encoding with an encoder (windows-125x, ISO-8859-x, KOI8, Shift_JIS...).
+    Other(&'static Encoding),
+}
+
+impl RequestEncoding {
+    /// The encoding a configured label names; `Err` says why it cannot be used.
+    pub fn from_label(label: &str) -> Result<RequestEncoding, String> {
+        let lower = label.trim().to_ascii_lowercase();
+        let latin1 = [
+            "iso-8859-1", "iso8859-1", "iso88591", "iso_8859-1", "iso_8859-1:1987", "iso-ir-100", "l1",
+            "latin1", "csisolatin1", "ibm819", "cp819",
+        ];
+        if latin1.contains(&lower.as_str()) {
+            return Ok(RequestEncoding::Exact { name: "ISO-8859-1", max: 0xFF });
+        }
+        if matches!(lower.as_str(), "us-ascii" | "ascii" | "ansi_x3.4-1968") {
+            return Ok(RequestEncoding::Exact { name: "US-ASCII", max: 0x7F });
+        }
+        match Encoding::for_label_no_replacement(lower.as_bytes()) {
+            Some(e) if e == UTF_8 => Ok(RequestEncoding::Utf8),
+            Some(e) if e == UTF_16LE || e == UTF_16BE => {
+                Err("UTF-16 request envelopes are not supported".into())
+            }
+            // Every other WHATWG encoding but x-user-defined encodes as itself.
+            Some(e) if e.output_encoding() == e => Ok(RequestEncoding::Other(e)),
+            _ => Err(format!("`{}` is not an encoding soapgate can write", label.trim())),
+        }
+    }
+
+    /// The name for the XML declaration and the Content-Type charset.
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestEncoding::Utf8 => "utf-8",
+            RequestEncoding::Exact { name, .. } => name,
+            RequestEncoding::Other(e) => e.name(),
+        }
+    }
+
+    /// `text` in this encoding, or the first character it cannot carry. Never a character
+    /// reference in its place: the text may be a name or CDATA, where `&#…;` is no character.
+    pub fn encode(self, text: String) -> Result<Vec<u8>, char> {
+        match self {
+            RequestEncoding::Utf8 => Ok(text.into_bytes()),
+            RequestEncoding::Exact { max, .. } => text
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).ok().filter(|b| u32::from(*b) <= max).ok_or(c))
+                .collect(),
+            RequestEncoding::Other(e) => {
+                let mut encoder = e.new_encoder();
+                let room = encoder
+                    .max_buffer_length_from_utf8_without_replacement(text.len())
+                    .unwrap_or(text.len().saturating_mul(4));
+                let mut out = Vec::with_capacity(room);
+                let (result, _) = encoder.encode_from_utf8_to_vec_without_replacement(&text, &mut out, true);
+                match result {
+                    encoding_rs::EncoderResult::Unmappable(c) => Err(c),
+                    _ => Ok(out),
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +411,26 @@ mod tests {
         let doc = b"<?xml version=\"1.0\"?><a>\xC3\xA9</a>";
         assert!(matches!(decode(doc, Some("text/xml; charset=utf-8"), LIMIT), Ok(Cow::Borrowed(_))));
         assert!(matches!(decode(doc, None, LIMIT), Ok(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn n11_request_encodings_carry_what_they_can_and_refuse_the_rest() {
+        let latin1 = RequestEncoding::from_label("ISO-8859-1").expect("usable");
+        assert_eq!(latin1.name(), "ISO-8859-1");
+        assert_eq!(latin1.encode("café".into()), Ok(b"caf\xE9".to_vec()));
+        assert_eq!(latin1.encode("5 €".into()), Err('€'));
+        let cp1252 = RequestEncoding::from_label("windows-1252").expect("usable");
+        assert_eq!(cp1252.encode("5 €".into()), Ok(b"5 \x80".to_vec()));
+        assert_eq!(cp1252.encode("Ω".into()), Err('Ω'));
+        let ascii = RequestEncoding::from_label("US-ASCII").expect("usable");
+        assert_eq!(ascii.encode("é".into()), Err('é'));
+        let sjis = RequestEncoding::from_label("shift_jis").expect("usable");
+        assert_eq!(sjis.name(), "Shift_JIS");
+        assert_eq!(sjis.encode("日本".into()), Ok(vec![0x93, 0xFA, 0x96, 0x7B]));
+        assert_eq!(RequestEncoding::from_label("UTF8"), Ok(RequestEncoding::Utf8));
+        assert!(RequestEncoding::from_label("utf-16").is_err());
+        assert!(RequestEncoding::from_label("x-nonsense").is_err());
+        assert!(RequestEncoding::from_label("iso-2022-kr").is_err());
     }
 
     #[test]

@@ -251,3 +251,44 @@ async fn n1_n2_n3_spyne_replies_in_latin1_windows_1252_and_utf16() {
         assert_eq!(item["tags"], json!({"string": ["naïve", "Œuvre"]}), "{name}");
     }
 }
+
+#[actix_rt::test]
+async fn n11_a_backend_may_ask_for_another_request_encoding() {
+    let fake = FakeSoap::new()
+        .otherwise(Reply::raw(doc("", "ok")).content_type("text/xml"))
+        .start();
+    let mapping = format!(
+        "service: svc\nbackend:\n  urls: [{}]\n  namespace: urn:test\n  request_encoding: iso-8859-1\n\
+         routes:\n  - request: {{ template: templates/t.xml.hbs }}\n{}",
+        fake.url("/s"),
+        ROUTE.lines().map(|l| format!("    {l}\n")).collect::<String>()
+    );
+    let gw = TestGateway::builder()
+        .mapping("svc", &mapping)
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .start();
+    assert_text(&gw.get("/op?v=caf%C3%A9").await, "ok");
+    let sent = fake.last_request().expect("backend called");
+    assert_eq!(sent.header("content-type"), Some("text/xml; charset=ISO-8859-1"));
+    assert!(sent.body.starts_with("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"));
+    // `é` went out as the one byte 0xE9 (the fake reads the body as lossy UTF-8).
+    assert!(sent.body.contains("<t:v>caf\u{FFFD}</t:v>"), "{}", sent.body);
+    // `€` is not in ISO-8859-1: refused before anything is sent, never `&#8364;`.
+    let r = gw.get("/op?v=5%E2%82%AC").await;
+    assert_problem(
+        &r,
+        400,
+        "REQUEST_ENCODING",
+        "The request contains a character (U+20AC) that the backend's encoding ISO-8859-1 cannot carry.",
+        "/op",
+    );
+    assert_eq!(fake.hits(), 1);
+    // A name that is no encoding soapgate can write is a config error.
+    let bad = mapping.replace("iso-8859-1", "utf-16");
+    let errors = TestGateway::builder()
+        .mapping("svc", &bad)
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .load()
+        .expect_err("refused");
+    assert!(format!("{errors:?}").contains("UTF-16 request envelopes are not supported"), "{errors:?}");
+}
