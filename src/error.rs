@@ -37,7 +37,9 @@ pub enum GatewayError {
     BadRequest(&'static str),
     #[error("the request contains a character that XML 1.0 does not allow (U+{0:04X})")]
     XmlInvalidChar(u32),
-    #[error("the request contains a character (U+{char:04X}) that the backend's encoding {encoding} cannot carry")]
+    #[error(
+        "the request contains a character (U+{char:04X}) that the backend's encoding {encoding} cannot carry"
+    )]
     RequestEncoding { encoding: &'static str, char: u32 },
     #[error("the request does not match the operation's schema ({} error(s))", .0.len())]
     SchemaViolation(Vec<crate::wsdl::validate::Violation>),

@@ -144,7 +144,8 @@ mod tests {
             .collect();
         let doc = serde_json::json!({"keys": keys});
         for connection in ["Connection: close\r\n", ""] {
-            let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{connection}\r\n{doc}");
+            let answer =
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{connection}\r\n{doc}");
             assert_eq!(fetch(answer).await.expect("fetched"), doc);
         }
     }
@@ -152,7 +153,8 @@ mod tests {
     #[actix_rt::test]
     async fn f5_close_delimited_idp_document_over_the_limit_is_refused() {
         let big = format!("{{\"pad\":\"{}\"}}", "a".repeat(MAX_IDP_RESPONSE));
-        let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{big}");
+        let answer =
+            format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{big}");
         let e = fetch(answer).await.expect_err("too large");
         assert!(matches!(e, IdpHttpError::Body(_)), "{e}");
     }

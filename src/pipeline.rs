@@ -6,8 +6,8 @@ use crate::error::GatewayError;
 use crate::mapping::request::Templates;
 use crate::mapping::schema;
 use crate::router::Matched;
-use crate::soap::envelope::{self, Envelope};
 use crate::soap::charset;
+use crate::soap::envelope::{self, Envelope};
 use crate::soap::parse::{self, Outcome};
 use actix_web::http::header::HeaderMap;
 use actix_web::http::Method;
@@ -287,11 +287,16 @@ fn render(
     };
     let backend = &route.service.backend;
     let encoding = backend.request_encoding;
-    envelope::build(backend.version, &route.action, header_xml.as_deref(), &body_xml, encoding).map_err(|c| {
-        GatewayError::RequestEncoding {
-            encoding: encoding.name(),
-            char: u32::from(c),
-        }
+    envelope::build(
+        backend.version,
+        &route.action,
+        header_xml.as_deref(),
+        &body_xml,
+        encoding,
+    )
+    .map_err(|c| GatewayError::RequestEncoding {
+        encoding: encoding.name(),
+        char: u32::from(c),
     })
 }
 

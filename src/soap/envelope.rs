@@ -100,8 +100,12 @@ mod tests {
         let latin1 = RequestEncoding::from_label("latin1").expect("usable");
         let e = build(SoapVersion::V12, "", None, "<a>é</a>", latin1).expect("é is Latin-1");
         assert_eq!(e.content_type, "application/soap+xml; charset=ISO-8859-1");
-        assert!(e.body.starts_with(br#"<?xml version="1.0" encoding="ISO-8859-1"?>"#));
-        assert!(e.body.ends_with(b"<soap:Body><a>\xE9</a></soap:Body></soap:Envelope>"));
+        assert!(e
+            .body
+            .starts_with(br#"<?xml version="1.0" encoding="ISO-8859-1"?>"#));
+        assert!(e
+            .body
+            .ends_with(b"<soap:Body><a>\xE9</a></soap:Body></soap:Envelope>"));
         assert_eq!(build(SoapVersion::V11, "", None, "<a>€</a>", latin1), Err('€'));
     }
 }

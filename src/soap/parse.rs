@@ -150,7 +150,9 @@ pub fn parse_with<P: Sink, H: Shaper, F: Shaper>(
     reader.config_mut().expand_empty_elements = true;
     // quick-xml refuses more than 128 bindings in scope (before an element reaches `attributes`):
     // never fewer than one element may declare.
-    let in_scope = limits.max_namespaces.max(quick_xml::name::DEFAULT_MAX_NAMESPACE_BINDINGS);
+    let in_scope = limits
+        .max_namespaces
+        .max(quick_xml::name::DEFAULT_MAX_NAMESPACE_BINDINGS);
     reader.resolver_mut().set_max_namespace_bindings(in_scope);
     let mut st = State {
         payload: Some(shapers.body),

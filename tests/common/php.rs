@@ -79,7 +79,8 @@ fn start(files: &[(&str, &[u8])]) -> Result<Php, String> {
 pub fn raw_post(port: u16, path: &str, body: &str) -> Vec<u8> {
     use std::io::{Read, Write};
     let mut sock = TcpStream::connect(("127.0.0.1", port)).expect("connect to php");
-    sock.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()

@@ -29,7 +29,13 @@ fn latin1(s: &str) -> Vec<u8> {
 fn utf16(s: &str, big_endian: bool) -> Vec<u8> {
     std::iter::once(0xFEFF)
         .chain(s.encode_utf16())
-        .flat_map(|u| if big_endian { u.to_be_bytes() } else { u.to_le_bytes() })
+        .flat_map(|u| {
+            if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            }
+        })
         .collect()
 }
 
@@ -159,10 +165,19 @@ async fn n8_the_decoded_text_must_fit_the_response_limit_too() {
     // over it once decoded.
     let config = "limits:\n  backend_response: 1MiB";
     let mut bytes = doc("<?xml version=\"1.0\" encoding=\"windows-1252\"?>", "").into_bytes();
-    let at = bytes.windows(9).position(|w| w == b"</t:text>").expect("text end");
+    let at = bytes
+        .windows(9)
+        .position(|w| w == b"</t:text>")
+        .expect("text end");
     bytes.splice(at..at, std::iter::repeat_n(0x80, 400_000));
     let (r, _) = exchange_with(config, bytes, "text/xml").await;
-    assert_problem(&r, 502, "UPSTREAM_TOO_LARGE", "The backend response exceeds 1048576 bytes.", "/op");
+    assert_problem(
+        &r,
+        502,
+        "UPSTREAM_TOO_LARGE",
+        "The backend response exceeds 1048576 bytes.",
+        "/op",
+    );
     // 300 kB of them (900 kB decoded) pass.
     let mut bytes = doc("<?xml version=\"1.0\" encoding=\"windows-1252\"?>", "").into_bytes();
     bytes.splice(at..at, std::iter::repeat_n(0x80, 300_000));
@@ -171,12 +186,20 @@ async fn n8_the_decoded_text_must_fit_the_response_limit_too() {
     // UTF-16 of ASCII halves once decoded: 1.6 MB on the wire is over the limit before decoding.
     let text = "a".repeat(800_000);
     let (r, _) = exchange_with(config, utf16(&doc("", &text), false), "text/xml").await;
-    assert_problem(&r, 502, "UPSTREAM_TOO_LARGE", "The backend response exceeds 1048576 bytes.", "/op");
+    assert_problem(
+        &r,
+        502,
+        "UPSTREAM_TOO_LARGE",
+        "The backend response exceeds 1048576 bytes.",
+        "/op",
+    );
 }
 
 #[actix_rt::test]
 async fn n9_limits_hold_on_decoded_text_100k_xmlns_declarations_are_refused_fast() {
-    let decls: String = (0..100_000).map(|i| format!(" xmlns:p{i}=\"urn:p:{i}\"")).collect();
+    let decls: String = (0..100_000)
+        .map(|i| format!(" xmlns:p{i}=\"urn:p:{i}\""))
+        .collect();
     let hostile = format!(
         "<soap:Envelope xmlns:soap=\"{SOAP11_NS}\"><soap:Body><t:OpResponse xmlns:t=\"urn:test\"{decls}>\
          <t:text>a</t:text></t:OpResponse></soap:Body></soap:Envelope>"
@@ -192,7 +215,11 @@ async fn n9_limits_hold_on_decoded_text_100k_xmlns_declarations_are_refused_fast
             "The backend response is not acceptable XML: too many namespace declarations.",
             "/op",
         );
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
     // Depth in UTF-16: the same limit as in UTF-8.
     let deep = format!("{}{}", "<t:a>".repeat(100), "</t:a>".repeat(100));
@@ -214,7 +241,9 @@ async fn n10_request_envelopes_stay_utf8() {
     assert_text(&r, "ok");
     let sent = fake.last_request().expect("backend called");
     assert_eq!(sent.header("content-type"), Some("text/xml; charset=utf-8"));
-    assert!(sent.body.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"));
+    assert!(sent
+        .body
+        .starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"));
     // The body was UTF-8 on the wire (the fake decodes it as UTF-8).
     assert!(sent.body.contains("<t:v>café</t:v>"), "{}", sent.body);
 }
@@ -270,7 +299,9 @@ async fn n11_a_backend_may_ask_for_another_request_encoding() {
     assert_text(&gw.get("/op?v=caf%C3%A9").await, "ok");
     let sent = fake.last_request().expect("backend called");
     assert_eq!(sent.header("content-type"), Some("text/xml; charset=ISO-8859-1"));
-    assert!(sent.body.starts_with("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"));
+    assert!(sent
+        .body
+        .starts_with("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"));
     // `é` went out as the one byte 0xE9 (the fake reads the body as lossy UTF-8).
     assert!(sent.body.contains("<t:v>caf\u{FFFD}</t:v>"), "{}", sent.body);
     // `€` is not in ISO-8859-1: refused before anything is sent, never `&#8364;`.
@@ -290,5 +321,8 @@ async fn n11_a_backend_may_ask_for_another_request_encoding() {
         .file("templates/t.xml.hbs", TEMPLATE)
         .load()
         .expect_err("refused");
-    assert!(format!("{errors:?}").contains("UTF-16 request envelopes are not supported"), "{errors:?}");
+    assert!(
+        format!("{errors:?}").contains("UTF-16 request envelopes are not supported"),
+        "{errors:?}"
+    );
 }

@@ -31,7 +31,8 @@ fn gateway(url: &str, config: &str) -> TestGateway {
         .start()
 }
 
-const CLOSE_DELIMITED: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nConnection: close\r\n\r\n";
+const CLOSE_DELIMITED: &str =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nConnection: close\r\n\r\n";
 /// The same shape without any `Connection` header: rule 8 alone makes it close-delimited.
 const NO_LENGTH: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\r\n";
 
@@ -73,8 +74,14 @@ async fn f2_php_builtin_server_reply_is_read_whole() {
     let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("connection: close"), "{head}");
-    assert!(!head.contains("content-length") && !head.contains("transfer-encoding"), "{head}");
-    assert_eq!(raw.len() - head_end - 4, envelope(&format!("<t:pad>{}</t:pad>", "y".repeat(100_000))).len());
+    assert!(
+        !head.contains("content-length") && !head.contains("transfer-encoding"),
+        "{head}"
+    );
+    assert_eq!(
+        raw.len() - head_end - 4,
+        envelope(&format!("<t:pad>{}</t:pad>", "y".repeat(100_000))).len()
+    );
 
     let gw = gateway(&php.url("/reply.php"), "");
     for _ in 0..2 {
@@ -87,7 +94,8 @@ async fn f2_php_builtin_server_reply_is_read_whole() {
 #[test]
 fn f4_close_delimited_wsdl_is_imported_from_php() {
     let wsdl = std::fs::read(crate::common::repo("wsdl/customers.wsdl")).expect("demo wsdl");
-    let script = b"<?php\nheader('Content-Type: text/xml; charset=utf-8');\nreadfile(__DIR__ . '/customers.wsdl');\n";
+    let script =
+        b"<?php\nheader('Content-Type: text/xml; charset=utf-8');\nreadfile(__DIR__ . '/customers.wsdl');\n";
     let Some(php) = php(&[("service.php", script), ("customers.wsdl", &wsdl)]) else {
         return;
     };
@@ -160,7 +168,13 @@ async fn f5_close_delimited_reply_that_never_ends_times_out() {
         .start();
     let started = Instant::now();
     let r = gw.get("/op").await;
-    assert_problem(&r, 504, "UPSTREAM_TIMEOUT", "The backend did not answer within 500 ms.", "/op");
+    assert_problem(
+        &r,
+        504,
+        "UPSTREAM_TIMEOUT",
+        "The backend did not answer within 500 ms.",
+        "/op",
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 

@@ -109,7 +109,8 @@ mod tests {
     #[test]
     fn f5_close_delimited_wsdl_over_the_limit_is_refused() {
         let big = " ".repeat(MAX_DOCUMENT_BYTES + 1);
-        let e = get(format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\r\n{big}")).expect_err("too large");
+        let e =
+            get(format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\r\n{big}")).expect_err("too large");
         assert!(e.contains(&format!("limit {MAX_DOCUMENT_BYTES} bytes")), "{e}");
     }
 
