@@ -5,6 +5,7 @@ use crate::config::raw::RawBackend;
 use crate::config::{duration_or, Diagnostics, Settings};
 use crate::credentials::Credentials;
 use crate::error::GatewayError;
+use crate::soap::charset::RequestEncoding;
 use crate::soap::envelope::Envelope;
 use crate::soap::SoapVersion;
 use actix_web::http::header;
@@ -25,6 +26,8 @@ pub struct BackendSpec {
     pub credentials: Option<Credentials>,
     /// How https URLs are trusted and which client certificate they are shown (`backend.tls`).
     pub tls: crate::tls::ClientTls,
+    /// The encoding of request envelopes (`backend.request_encoding`, UTF-8 by default).
+    pub request_encoding: RequestEncoding,
     /// One circuit breaker per URL.
     breakers: Vec<Breaker>,
     next: AtomicUsize,
@@ -125,8 +128,22 @@ impl BackendSpec {
         for (i, u) in raw.urls.iter().enumerate() {
             tls.check_https(u, file, &format!("backend.urls[{i}]"), d);
         }
+        let request_encoding = match raw.request_encoding.as_deref().map(RequestEncoding::from_label) {
+            None => RequestEncoding::Utf8,
+            Some(Ok(e)) => e,
+            Some(Err(why)) => {
+                d.error(
+                    file,
+                    "backend.request_encoding",
+                    why,
+                    "name a WHATWG encoding such as iso-8859-1, windows-1252 or utf-8",
+                );
+                RequestEncoding::Utf8
+            }
+        };
         BackendSpec {
             tls,
+            request_encoding,
             urls: raw.urls.clone(),
             version,
             timeout,
@@ -434,4 +451,28 @@ pub(crate) fn one_connection_server(body: &'static str) -> (String, std::sync::m
         let _ = closed_tx.send(());
     });
     (url, closed)
+}
+
+/// A one-connection server on 127.0.0.1 for framing tests: reads one request head, writes
+/// `answer` exactly as given (status line included), then closes its side.
+#[cfg(test)]
+pub(crate) fn raw_answer_server(answer: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 4096];
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match sock.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = sock.write_all(&answer);
+        let _ = sock.shutdown(std::net::Shutdown::Write);
+        while sock.read(&mut buf).is_ok_and(|n| n > 0) {}
+    });
+    url
 }

@@ -37,6 +37,10 @@ pub enum GatewayError {
     BadRequest(&'static str),
     #[error("the request contains a character that XML 1.0 does not allow (U+{0:04X})")]
     XmlInvalidChar(u32),
+    #[error(
+        "the request contains a character (U+{char:04X}) that the backend's encoding {encoding} cannot carry"
+    )]
+    RequestEncoding { encoding: &'static str, char: u32 },
     #[error("the request does not match the operation's schema ({} error(s))", .0.len())]
     SchemaViolation(Vec<crate::wsdl::validate::Violation>),
     #[error("{}", conflict_message(pointer, first, second))]
@@ -67,6 +71,8 @@ pub enum GatewayError {
     UpstreamTooLarge(usize),
     #[error("the backend broke the HTTP exchange")]
     UpstreamProtocol(String),
+    #[error("the backend response cannot be read as text: {0}")]
+    UpstreamEncoding(String),
     #[error("the backend response is not acceptable XML: {message}")]
     UpstreamXml { code: &'static str, message: String },
     #[error("the backend response is not a SOAP envelope: {0}")]
@@ -145,6 +151,9 @@ impl GatewayError {
             E::Overloaded => row(503, "OVERLOADED", "Gateway overloaded"),
             E::BadRequest(_) => row(400, "BAD_REQUEST", "Malformed request"),
             E::XmlInvalidChar(_) => row(400, "XML_INVALID_CHAR", "Character not allowed in XML"),
+            E::RequestEncoding { .. } => {
+                row(400, "REQUEST_ENCODING", "Character not in the backend's encoding")
+            }
             E::SchemaViolation(_) => row(400, "SCHEMA_VIOLATION", "Request does not match the schema"),
             E::ParameterConflict { .. } => row(400, "PARAMETER_CONFLICT", "Conflicting request parameters"),
             E::MissingField(_) => row(400, "MISSING_FIELD", "Required field missing"),
@@ -158,6 +167,7 @@ impl GatewayError {
             E::UpstreamContentType => row(502, "UPSTREAM_CONTENT_TYPE", "Bad backend content type"),
             E::UpstreamTooLarge(_) => row(502, "UPSTREAM_TOO_LARGE", "Backend response too large"),
             E::UpstreamProtocol(_) => row(502, "UPSTREAM_PROTOCOL", "Backend protocol error"),
+            E::UpstreamEncoding(_) => row(502, "UPSTREAM_ENCODING", "Backend response encoding refused"),
             E::UpstreamXml { code, .. } => row(502, code, "Backend response rejected"),
             E::UpstreamNotSoap(_) => row(502, "UPSTREAM_NOT_SOAP", "Backend response is not SOAP"),
             E::UpstreamShape(_) => row(502, "UPSTREAM_SHAPE", "Unexpected backend response"),

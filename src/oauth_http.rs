@@ -129,4 +129,44 @@ mod tests {
             .expect("the connection is closed after the document");
         drop(client);
     }
+
+    async fn fetch(answer: String) -> Result<serde_json::Value, IdpHttpError> {
+        let url = crate::backend::raw_answer_server(answer.into_bytes());
+        let client = idp_client(Duration::from_secs(2));
+        get_json(&client, Duration::from_secs(5), &url).await
+    }
+
+    #[actix_rt::test]
+    async fn f3_close_delimited_discovery_and_jwks_documents_are_read_whole() {
+        // A JWKS larger than one read, ending with the connection (HTTP/1.1, no length).
+        let keys: Vec<_> = (0..300)
+            .map(|i| serde_json::json!({"kty": "EC", "kid": format!("k{i}"), "x": "a".repeat(43)}))
+            .collect();
+        let doc = serde_json::json!({"keys": keys});
+        for connection in ["Connection: close\r\n", ""] {
+            let answer =
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{connection}\r\n{doc}");
+            assert_eq!(fetch(answer).await.expect("fetched"), doc);
+        }
+    }
+
+    #[actix_rt::test]
+    async fn f5_close_delimited_idp_document_over_the_limit_is_refused() {
+        let big = format!("{{\"pad\":\"{}\"}}", "a".repeat(MAX_IDP_RESPONSE));
+        let answer =
+            format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{big}");
+        let e = fetch(answer).await.expect_err("too large");
+        assert!(matches!(e, IdpHttpError::Body(_)), "{e}");
+    }
+
+    #[actix_rt::test]
+    async fn f6_chunked_idp_document_missing_its_last_chunk_is_refused() {
+        let doc = r#"{"keys":[]}"#;
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{doc}\r\n",
+            doc.len()
+        );
+        let e = fetch(answer).await.expect_err("incomplete");
+        assert!(matches!(e, IdpHttpError::Body(_)), "{e}");
+    }
 }

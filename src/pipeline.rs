@@ -6,6 +6,7 @@ use crate::error::GatewayError;
 use crate::mapping::request::Templates;
 use crate::mapping::schema;
 use crate::router::Matched;
+use crate::soap::charset;
 use crate::soap::envelope::{self, Envelope};
 use crate::soap::parse::{self, Outcome};
 use actix_web::http::header::HeaderMap;
@@ -297,13 +298,19 @@ fn render(
         }
         (s, h) => s.or(h),
     };
-    let version = route.service.backend.version;
-    Ok(envelope::build(
-        version,
+    let backend = &route.service.backend;
+    let encoding = backend.request_encoding;
+    envelope::build(
+        backend.version,
         &route.action,
         header_xml.as_deref(),
         &body_xml,
-    ))
+        encoding,
+    )
+    .map_err(|c| GatewayError::RequestEncoding {
+        encoding: encoding.name(),
+        char: u32::from(c),
+    })
 }
 
 /// Steps 9 and 10: check the reply, parse it, map a Fault, convert and select.
@@ -314,13 +321,20 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<A
     if !is_xml_content_type(reply.content_type.as_deref()) {
         return Err(GatewayError::UpstreamContentType);
     }
+    // Once, to UTF-8 (the parser's only input), within the same limit as the bytes received.
+    let limit = settings.backend_response_limit;
+    let text = charset::decode(&reply.body, reply.content_type.as_deref(), limit).map_err(|e| match e {
+        charset::CharsetError::TooLarge(n) => GatewayError::UpstreamTooLarge(n),
+        other => GatewayError::UpstreamEncoding(other.to_string()),
+    })?;
+    let xml = text.as_bytes();
     let spec = &route.response;
     let typed = schema::bound(route).filter(|b| b.op.output.is_some());
     if spec.select.is_none() && !spec.include_header {
         // The payload is the answer as it is: write its JSON text while parsing.
         let parsed = match typed {
-            Some(b) => schema::stream_typed(&reply.body, &settings.xml, b)?,
-            None => parse::stream(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?,
+            Some(b) => schema::stream_typed(xml, &settings.xml, b)?,
+            None => parse::stream(xml, &settings.xml, &spec.hints, spec.unwrap)?,
         };
         if let Some(text) = payload(route, reply.status, parsed.outcome)? {
             return Ok(Answer::Text(text));
@@ -328,8 +342,8 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<A
         // Handed over (a name that repeats apart, ...): the tree below gives the answer.
     }
     let parsed = match typed {
-        Some(b) => schema::parse_typed(&reply.body, &settings.xml, b)?,
-        None => parse::parse(&reply.body, &settings.xml, &spec.hints, spec.unwrap)?,
+        Some(b) => schema::parse_typed(xml, &settings.xml, b)?,
+        None => parse::parse(xml, &settings.xml, &spec.hints, spec.unwrap)?,
     };
     let value = payload(route, reply.status, parsed.outcome)?;
     let whole = if spec.include_header {

@@ -115,6 +115,8 @@ pub struct RawBackend {
     /// Circuit breaking per URL (on by default).
     pub circuit_breaker: Option<crate::breaker::RawBreaker>,
     pub tls: Option<crate::tls::RawClientTls>,
+    /// The encoding of request envelopes (`utf-8` by default), e.g. `iso-8859-1`.
+    pub request_encoding: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,6 @@
-//! SOAP 1.1/1.2 details: envelope building and the bounded streaming response parser.
+//! SOAP 1.1/1.2 details: envelope building, reply decoding and the bounded streaming response parser.
 
+pub mod charset;
 pub mod convert;
 pub mod envelope;
 pub mod fault;

@@ -148,6 +148,12 @@ pub fn parse_with<P: Sink, H: Shaper, F: Shaper>(
 ) -> Result<SoapResponse<P::Output>, GatewayError> {
     let mut reader = NsReader::from_reader(bytes);
     reader.config_mut().expand_empty_elements = true;
+    // quick-xml refuses more than 128 bindings in scope (before an element reaches `attributes`):
+    // never fewer than one element may declare.
+    let in_scope = limits
+        .max_namespaces
+        .max(quick_xml::name::DEFAULT_MAX_NAMESPACE_BINDINGS);
+    reader.resolver_mut().set_max_namespace_bindings(in_scope);
     let mut st = State {
         payload: Some(shapers.body),
         header_shaper: Some(shapers.header),
@@ -492,10 +498,23 @@ fn xml(code: &'static str, message: &str) -> GatewayError {
     }
 }
 
-/// A quick-xml error, named by position only: the backend's bytes never reach `detail`.
+/// A quick-xml error, named by position only: the backend's bytes never reach `detail`. Its own
+/// limits (namespace bindings in scope, nesting) are the gateway's limits of the same name.
 fn malformed(reader: &NsReader<&[u8]>, e: &quick_xml::Error) -> GatewayError {
+    use quick_xml::name::NamespaceError;
     tracing::debug!(error = %e, "backend XML rejected");
-    syntax(&format!("malformed XML near byte {}", reader.error_position()))
+    match e {
+        quick_xml::Error::Namespace(NamespaceError::TooManyBindings(_)) => {
+            xml("UPSTREAM_XML_NAMESPACES", "too many namespace declarations")
+        }
+        quick_xml::Error::Namespace(NamespaceError::TooDeeplyNested(_)) => {
+            xml("UPSTREAM_XML_DEPTH", "elements are nested too deeply")
+        }
+        // The text was decoded to UTF-8 before (crate::charset): only a caller that skipped that
+        // gets here.
+        quick_xml::Error::Encoding(_) => GatewayError::UpstreamEncoding("the text is not valid UTF-8".into()),
+        _ => syntax(&format!("malformed XML near byte {}", reader.error_position())),
+    }
 }
 
 /// Rejects text holding characters XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF).

@@ -269,12 +269,13 @@ async fn corpus_fault_samples_map_to_problems_without_leaking_fault_text() {
         ("soap_fault12.xml", 400, "UPSTREAM_CLIENT_FAULT", GENERIC),
         // <soap:ServiceFault> is not a Fault: an HTTP 500 with an ordinary body.
         ("soap_fault_funky.xml", 502, "UPSTREAM_STATUS", status_500),
-        // Latin-1 byte 0xF1 in a document without an encoding declaration (so UTF-8).
+        // Latin-1 byte 0xF1 in a document without an encoding declaration, sent as UTF-8.
         (
             "soap_fault_invalid_encoding.xml",
             502,
-            "UPSTREAM_XML_SYNTAX",
-            "The backend response is not acceptable XML: malformed XML near byte 0.",
+            "UPSTREAM_ENCODING",
+            "The backend response cannot be read as text: the text is not valid UTF-8 (encoding \
+             from the Content-Type charset) near byte 205.",
         ),
         // Text directly inside the Envelope, no Body.
         (

@@ -64,7 +64,13 @@ CATALOGUE = [
          updated=datetime.datetime(2024, 3, 3, 3, 3, 3, tzinfo=_UTC),
          tags=["secret", "agent", "double-o"]),
 ]
-BY_SKU = {entry["sku"]: entry for entry in CATALOGUE}
+# Reachable by GetItem only (ListItems cycles over CATALOGUE): non-ASCII text for the replies in
+# other encodings (soapgate's threat model, group N).
+ACCENTED = dict(sku="cafe", name="Café crème à 3 €", price=decimal.Decimal("3.00"),
+                quantity=1, active=True,
+                updated=datetime.datetime(2024, 1, 1, 0, 0, 0, tzinfo=_UTC),
+                tags=["naïve", "Œuvre"])
+BY_SKU = {entry["sku"]: entry for entry in CATALOGUE + [ACCENTED]}
 MAX_LIST = 100
 
 
@@ -121,19 +127,23 @@ class FixedSoap12(Soap12):
         return self.fault_to_parent(ctx, cls, inst, parent, ns, **kwargs)
 
 
-def _make_app(proto_cls):
+def _make_app(proto_cls, encoding=None):
     return WsgiApplication(Application(
         [InventoryService],
         tns=TNS,
         name="InventoryService",
         in_protocol=proto_cls(validator="lxml"),
-        out_protocol=proto_cls(),
+        out_protocol=proto_cls(encoding=encoding),
     ))
 
 
 ROUTES = {
     "/soap11": _make_app(Soap11),
     "/soap12": _make_app(FixedSoap12),
+    # Replies encoded (and declared) otherwise; spyne's Content-Type still says charset=utf-8.
+    "/soap11-latin1": _make_app(Soap11, "ISO-8859-1"),
+    "/soap11-cp1252": _make_app(Soap11, "windows-1252"),
+    "/soap12-utf16": _make_app(FixedSoap12, "UTF-16"),
 }
 
 

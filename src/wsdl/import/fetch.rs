@@ -86,3 +86,42 @@ fn describe_send_error(url: &str, e: &awc::error::SendRequestError) -> String {
     }
     e.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(answer: String) -> Result<Vec<u8>, String> {
+        let url = crate::backend::raw_answer_server(answer.into_bytes());
+        http_get(&url, &crate::tls::ClientTls::system())
+    }
+
+    #[test]
+    fn f4_close_delimited_wsdl_is_read_whole() {
+        let wsdl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/wsdl/customers.wsdl"))
+            .expect("demo WSDL");
+        for connection in ["Connection: close\r\n", ""] {
+            let answer = format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n{connection}\r\n{wsdl}");
+            assert_eq!(get(answer).expect("fetched"), wsdl.as_bytes());
+        }
+    }
+
+    #[test]
+    fn f5_close_delimited_wsdl_over_the_limit_is_refused() {
+        let big = " ".repeat(MAX_DOCUMENT_BYTES + 1);
+        let e =
+            get(format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\r\n{big}")).expect_err("too large");
+        assert!(e.contains(&format!("limit {MAX_DOCUMENT_BYTES} bytes")), "{e}");
+    }
+
+    #[test]
+    fn f6_chunked_wsdl_missing_its_last_chunk_is_refused() {
+        let doc = "<definitions/>";
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{doc}\r\n",
+            doc.len()
+        );
+        let e = get(answer).expect_err("incomplete");
+        assert!(e.starts_with("reading the body"), "{e}");
+    }
+}

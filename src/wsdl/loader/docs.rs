@@ -113,54 +113,17 @@ pub(crate) fn parse<'i>(location: &str, text: &'i str) -> Result<Document<'i>, W
     })
 }
 
-/// UTF-8 (with or without BOM), UTF-16 with BOM, or ISO-8859-1/windows-1252 when declared.
+/// The text in any WHATWG encoding, by its byte order mark or XML declaration (a file has no
+/// Content-Type; an http one's is not kept): the rules of backend replies, [`charset`].
+///
+/// [`charset`]: crate::soap::charset
 pub(crate) fn decode(location: &str, bytes: &[u8]) -> Result<String, WsdlError> {
-    let fail = |msg: String| WsdlError::Encoding {
-        location: location.to_string(),
-        msg,
-    };
-    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return String::from_utf8(rest.to_vec()).map_err(|e| fail(e.to_string()));
-    }
-    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        return decode_utf16(rest, u16::from_le_bytes).ok_or_else(|| fail("invalid UTF-16LE".into()));
-    }
-    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        return decode_utf16(rest, u16::from_be_bytes).ok_or_else(|| fail("invalid UTF-16BE".into()));
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text.to_string()),
-        Err(e) => match declared_encoding(bytes).as_deref() {
-            Some("iso-8859-1" | "latin1" | "iso-latin-1" | "windows-1252" | "cp1252") => {
-                Ok(bytes.iter().map(|&b| char::from(b)).collect())
-            }
-            declared => Err(fail(format!(
-                "not valid UTF-8 ({e}); declared encoding: {}",
-                declared.unwrap_or("none")
-            ))),
-        },
-    }
-}
-
-fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Option<String> {
-    let units = bytes.chunks_exact(2).map(|c| match c {
-        [a, b] => word([*a, *b]),
-        _ => 0,
-    });
-    char::decode_utf16(units).collect::<Result<String, _>>().ok()
-}
-
-/// The `encoding` of the XML declaration, lower-cased.
-fn declared_encoding(bytes: &[u8]) -> Option<String> {
-    let head = bytes.get(..bytes.len().min(200))?;
-    let head = String::from_utf8_lossy(head);
-    let decl = head.strip_prefix("<?xml")?;
-    let decl = decl.get(..decl.find("?>")?)?;
-    let after = decl.get(decl.find("encoding")? + "encoding".len()..)?;
-    let value = after.trim_start().strip_prefix('=')?.trim_start();
-    let quote = value.chars().next()?;
-    let value = value.get(1..)?;
-    Some(value.get(..value.find(quote)?)?.to_ascii_lowercase())
+    crate::soap::charset::decode(bytes, None, MAX_DOCUMENT_BYTES)
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|e| WsdlError::Encoding {
+            location: location.to_string(),
+            msg: e.to_string(),
+        })
 }
 
 /// The entry must be WSDL 1.1 `definitions`; an import may also be an XML Schema.

@@ -370,6 +370,24 @@ fn non_utf8_documents_are_decoded_or_rejected() {
     let bad = b"<definitions name=\"\xff\"/>".to_vec();
     let e = load_with("/b.wsdl", &|_| Ok(bad.clone())).expect_err("rejected");
     assert!(matches!(e, WsdlError::Encoding { .. }), "{e:?}");
+    // Any WHATWG encoding, as backend replies (crate::soap::charset).
+    let mut cp1252 = br#"<?xml version="1.0" encoding="windows-1252"?>"#.to_vec();
+    cp1252.extend_from_slice(b"<definitions xmlns=\"http://schemas.xmlsoap.org/wsdl/\" name=\"\x80\"/>");
+    let w = load_with("/w.wsdl", &|_| Ok(cp1252.clone())).expect("windows-1252 loads");
+    assert_eq!(w.name.as_deref(), Some("€"));
+    let text = r#"<?xml version="1.0" encoding="UTF-16"?><definitions xmlns="http://schemas.xmlsoap.org/wsdl/" name="Œ"/>"#;
+    let utf16be: Vec<u8> = std::iter::once(0xFEFF_u16)
+        .chain(text.encode_utf16())
+        .flat_map(u16::to_be_bytes)
+        .collect();
+    let w = load_with("/u.wsdl", &|_| Ok(utf16be.clone())).expect("UTF-16BE loads");
+    assert_eq!(w.name.as_deref(), Some("Œ"));
+    let unknown = br#"<?xml version="1.0" encoding="x-nonsense"?><definitions/>"#.to_vec();
+    let e = load_with("/x.wsdl", &|_| Ok(unknown.clone())).expect_err("rejected");
+    assert_eq!(
+        e.to_string(),
+        "/x.wsdl: cannot decode the text: the encoding `x-nonsense` named by the XML declaration is not supported"
+    );
 }
 
 #[test]
