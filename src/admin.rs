@@ -38,6 +38,7 @@ async fn readyz(gw: web::Data<Gateway>) -> HttpResponse {
 
 async fn metrics(gw: web::Data<Gateway>) -> HttpResponse {
     let mut text = gw.metrics.render();
+    crate::metrics::render_jwks_fetches(&gw.snapshot().auth, &mut text);
     if let Some(tls) = gw.rest_tls.as_ref().filter(|t| t.http2()) {
         h2_guard_metrics(&tls.h2_stats(), &mut text);
     }

@@ -78,6 +78,28 @@ impl RateLimitMetrics {
     }
 }
 
+/// `soapgate_jwks_fetches_total{provider,outcome}` for the providers of `auth` (the snapshot in
+/// force): outcome `ok` (a JWKS fetched), `error` (discovery or JWKS failed) and `throttled` (an
+/// unknown `kid` found a refetch done less than `jwks_refetch_min_interval` ago). The counters live
+/// in each provider's key store, which a reload keeps while the provider is unchanged.
+pub fn render_jwks_fetches(auth: &crate::auth::Auth, out: &mut String) {
+    out.push_str("# TYPE soapgate_jwks_fetches_total counter\n");
+    for p in &auth.providers {
+        let provider = label(&p.spec.name);
+        for (outcome, n) in p.keys.fetch_counts() {
+            let _ = writeln!(
+                out,
+                "soapgate_jwks_fetches_total{{provider=\"{provider}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+    }
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
 /// Phase timings of one request, in microseconds.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PhaseTimes {
@@ -186,5 +208,16 @@ impl Metrics {
         );
         self.ratelimit.render(&mut out);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(super::label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let mut out = String::new();
+        super::render_jwks_fetches(&crate::auth::Auth::default(), &mut out);
+        assert_eq!(out, "# TYPE soapgate_jwks_fetches_total counter\n");
     }
 }

@@ -2,7 +2,7 @@
 
 use super::keys::KeyStore;
 use super::policy::RoutePolicy;
-use super::{Auth, Provider, ProviderSpec};
+use super::{Auth, Provider, ProviderSpec, TokenType};
 use crate::config::secret::{read as read_secret, Secret};
 use crate::config::units::Quantity;
 use crate::config::{duration_or, Diagnostics};
@@ -24,6 +24,9 @@ pub struct RawAuth {
     /// token unless it says `public: true`.
     #[serde(default)]
     pub providers: Vec<RawProvider>,
+    /// An opaque token is offered to at most this many introspecting providers, in the route's
+    /// (else the config's) order (default 3).
+    pub introspection_max_providers: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +44,8 @@ pub struct RawProvider {
     /// Accepted `aud` values; a token must name at least one.
     #[serde(default)]
     pub audiences: Vec<String>,
+    /// JWT typings accepted: `at+jwt` (RFC 9068) and/or `jwt` (`typ: JWT` or none); default both.
+    pub token_types: Option<Vec<String>>,
     /// Accepted signature algorithms (default RS256, PS256, ES256, EdDSA). HS* need `hs_secret_*`.
     pub algorithms: Option<Vec<String>>,
     /// Clock leeway for `exp` and `nbf` (default 60s).
@@ -50,7 +55,7 @@ pub struct RawProvider {
     pub hs_secret_file: Option<String>,
     /// How often the JWKS is refreshed in the background (default 5m).
     pub jwks_refresh: Option<Quantity>,
-    /// At most one refetch per this interval when a token names an unknown `kid` (default 10s).
+    /// At most one refetch per this interval when a token names an unknown `kid` (default 30s).
     pub jwks_refetch_min_interval: Option<Quantity>,
     /// Timeout of each call to the provider (default 5s).
     pub timeout: Option<Quantity>,
@@ -79,6 +84,9 @@ pub struct RawIntrospection {
     pub cache_ttl: Option<Quantity>,
     /// Most results kept (default 10000).
     pub cache_size: Option<i64>,
+    /// Claims an active answer must carry: any of `aud`, `exp`, `iss` (default `[aud]`, as every
+    /// JWT must name an audience). Present ones are always checked, required or not.
+    pub require: Option<Vec<String>>,
 }
 
 /// Per-route authorization, as written in a mapping's route.
@@ -279,7 +287,37 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
                     10_000
                 }
             };
+            let mut require = super::introspect::Required {
+                aud: true,
+                exp: false,
+                iss: false,
+            };
+            if let Some(list) = &raw_i.require {
+                require.aud = false;
+                for (j, c) in list.iter().enumerate() {
+                    match c.as_str() {
+                        "aud" => require.aud = true,
+                        "exp" => require.exp = true,
+                        "iss" => require.iss = true,
+                        other => d.error(
+                            file,
+                            &format!("{at_i}.require[{j}]"),
+                            format!("`{other}` cannot be required"),
+                            "list any of aud, exp, iss",
+                        ),
+                    }
+                }
+                if !require.aud {
+                    d.warn(
+                        file,
+                        &format!("{at_i}.require"),
+                        "introspection answers without `aud` are accepted for this provider",
+                        "keep `aud` in the list unless the provider never names audiences (an `aud` it does send is still checked)",
+                    );
+                }
+            }
             super::introspect::IntrospectionSpec {
+                require,
                 url: raw_i.url.clone(),
                 client_id: raw_i.client_id.clone(),
                 client_secret: secret_value.unwrap_or_else(|| Secret::new("")),
@@ -313,6 +351,7 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
             jwks_uri: p.jwks_uri.clone(),
             introspection_url: p.introspection.as_ref().and_then(|i| i.url.clone()),
             audiences: p.audiences.clone(),
+            token_types: token_types(p.token_types.as_deref(), file, &at, d),
             algorithms,
             leeway: duration_or(
                 &p.leeway,
@@ -331,7 +370,7 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
             ),
             refetch_min_interval: duration_or(
                 &p.jwks_refetch_min_interval,
-                Duration::from_secs(10),
+                Duration::from_secs(30),
                 file,
                 &format!("{at}.jwks_refetch_min_interval"),
                 d,
@@ -351,11 +390,65 @@ pub fn build(raw: &RawAuth, base: &Path, file: &str, d: &mut Diagnostics) -> Aut
             spec,
         }));
     }
+    let introspection_max_providers = match raw.introspection_max_providers {
+        None => super::INTROSPECTION_MAX_PROVIDERS,
+        Some(n) if (1..=16).contains(&n) => n as usize,
+        Some(_) => {
+            d.error(
+                file,
+                "auth.introspection_max_providers",
+                "must be between 1 and 16",
+                "write e.g. 3",
+            );
+            super::INTROSPECTION_MAX_PROVIDERS
+        }
+    };
+    let introspecting = providers.iter().filter(|p| p.introspection.is_some()).count();
+    if introspecting > introspection_max_providers {
+        d.warn(
+            file,
+            "auth.introspection_max_providers",
+            format!(
+                "{introspecting} providers introspect but an opaque token is offered to at most {introspection_max_providers}: on routes without `providers:` the last ones are never asked"
+            ),
+            "raise auth.introspection_max_providers or list the providers on each route",
+        );
+    }
     Auth {
         realm,
         providers,
+        introspection_max_providers,
         verified: Default::default(),
     }
+}
+
+/// `token_types` of a provider (default: `at+jwt` and `jwt`).
+fn token_types(raw: Option<&[String]>, file: &str, at: &str, d: &mut Diagnostics) -> Vec<TokenType> {
+    let Some(list) = raw else {
+        return vec![TokenType::AtJwt, TokenType::Jwt];
+    };
+    let mut out = Vec::new();
+    for (i, t) in list.iter().enumerate() {
+        match t.to_ascii_lowercase().as_str() {
+            "at+jwt" => out.push(TokenType::AtJwt),
+            "jwt" => out.push(TokenType::Jwt),
+            _ => d.error(
+                file,
+                &format!("{at}.token_types[{i}]"),
+                format!("unknown token type `{t}`"),
+                "use at+jwt (RFC 9068) and/or jwt",
+            ),
+        }
+    }
+    if list.is_empty() {
+        d.error(
+            file,
+            &format!("{at}.token_types"),
+            "empty token type list",
+            "list at+jwt, jwt or both",
+        );
+    }
+    out
 }
 
 /// Validates a route's authorization against the configured providers.

@@ -1,13 +1,14 @@
 //! JWT access tokens (RFC 7519, RFC 9068) verified with jsonwebtoken against the provider's keys.
 //!
 //! Rules: the `alg` must be on the provider's allow-list and match the key's family and the key's
-//! own `alg`; `none` never parses; HS* uses only the configured shared secret (a JWKS public key
+//! own `alg`; the header `typ` is one the provider's `token_types` accepts (RFC 9068 `at+jwt`,
+//! plain `JWT` or none); `none` never parses; HS* uses only the configured shared secret (a JWKS public key
 //! can never become an HMAC secret); `exp`, `iss` and `aud` are required, `nbf` is honoured, and a
 //! time claim that is not a number is refused.
 
 use super::config::is_hmac;
 use super::keys::{Key, Kty};
-use super::{AuthFailure, Principal, Provider};
+use super::{AuthFailure, Principal, Provider, TokenType};
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, decode_header, DecodingKey, Validation};
@@ -36,15 +37,20 @@ pub async fn verify(
     out: &crate::outbound::Outbound,
 ) -> Result<Principal, AuthFailure> {
     let header = decode_header(token).map_err(|_| AuthFailure::InvalidToken("the token is malformed"))?;
-    if let Some(typ) = header.typ.as_deref() {
-        let typ = typ.to_ascii_lowercase();
-        if !matches!(typ.as_str(), "jwt" | "at+jwt" | "application/at+jwt") {
-            return Err(AuthFailure::InvalidToken("the token type is not an access token"));
-        }
-    }
+    let Some(typing) = TokenType::of(header.typ.as_deref()) else {
+        return Err(AuthFailure::InvalidToken("the token type is not an access token"));
+    };
     let iss = unverified_issuer(token).ok_or(AuthFailure::InvalidToken("the token has no issuer"))?;
     let mut last = AuthFailure::InvalidToken("the token's issuer is not accepted");
     for p in providers.iter().filter(|p| p.spec.issuer == iss) {
+        if !p.spec.token_types.contains(&typing) {
+            // Checked before any key is looked up: a mistyped token never causes a JWKS refetch.
+            last = AuthFailure::InvalidToken(match typing {
+                TokenType::Jwt => "the token is not typed at+jwt (RFC 9068)",
+                TokenType::AtJwt => "the token type is not accepted",
+            });
+            continue;
+        }
         match verify_with(token, &header, p, &out.get(&p.spec.tls)).await {
             Ok(claims) => return Ok(Principal::from_claims(&p.spec.name, &p.spec.issuer, claims)),
             Err(e) => last = e,
@@ -153,5 +159,21 @@ fn check(token: &str, key: &DecodingKey, v: &Validation) -> Result<Map<String, V
             ErrorKind::InvalidAlgorithm => "the signature algorithm does not match the key",
             _ => "the token is malformed",
         })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenType;
+
+    #[test]
+    fn header_typ_gives_the_typing() {
+        assert_eq!(TokenType::of(None), Some(TokenType::Jwt));
+        assert_eq!(TokenType::of(Some("JWT")), Some(TokenType::Jwt));
+        assert_eq!(TokenType::of(Some("at+jwt")), Some(TokenType::AtJwt));
+        assert_eq!(TokenType::of(Some("AT+JWT")), Some(TokenType::AtJwt));
+        assert_eq!(TokenType::of(Some("application/at+jwt")), Some(TokenType::AtJwt));
+        assert_eq!(TokenType::of(Some("id_token+jwt")), None);
+        assert_eq!(TokenType::of(Some("logout+jwt")), None);
     }
 }

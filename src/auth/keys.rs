@@ -82,8 +82,12 @@ pub struct KeyStore {
     ready: AtomicBool,
     /// Serializes fetches: concurrent misses wait for one fetch instead of each doing one.
     fetching: tokio::sync::Mutex<()>,
-    pub fetches: AtomicU64,
-    pub fetch_failures: AtomicU64,
+    /// `soapgate_jwks_fetches_total{outcome}`: JWKS documents fetched, failed fetches (discovery
+    /// or JWKS), and unknown-`kid` refetches refused because one was done less than
+    /// `jwks_refetch_min_interval` ago.
+    pub fetched_ok: AtomicU64,
+    pub fetch_errors: AtomicU64,
+    pub throttled: AtomicU64,
 }
 
 impl KeyStore {
@@ -137,7 +141,9 @@ impl KeyStore {
     }
 
     /// On-demand refetch for a `kid` not in the cache: at most one per `refetch_min_interval`,
-    /// however many requests ask. Returns whether a fetch happened (or was just done by another).
+    /// however many requests ask and however many of them arrive at once (the check and the
+    /// stamp happen under the fetch lock, so concurrent misses can never start two fetches).
+    /// Returns whether a fetch happened (or was just done by another).
     pub async fn refetch_for_unknown_kid(&self, spec: &ProviderSpec, client: &awc::Client) -> bool {
         let asked = Instant::now();
         let _one = self.fetching.lock().await;
@@ -151,18 +157,33 @@ impl KeyStore {
             }
         });
         if let Some(fresh) = allowed {
+            if !fresh {
+                self.throttled.fetch_add(1, Ordering::Relaxed);
+            }
             return fresh;
         }
         self.fetch(spec, client).await;
         true
     }
 
+    /// `(outcome, count)` for `soapgate_jwks_fetches_total`.
+    pub fn fetch_counts(&self) -> [(&'static str, u64); 3] {
+        [
+            ("ok", self.fetched_ok.load(Ordering::Relaxed)),
+            ("error", self.fetch_errors.load(Ordering::Relaxed)),
+            ("throttled", self.throttled.load(Ordering::Relaxed)),
+        ]
+    }
+
     async fn fetch(&self, spec: &ProviderSpec, client: &awc::Client) {
-        self.fetches.fetch_add(1, Ordering::Relaxed);
         match self.try_fetch(spec, client).await {
-            Ok(()) => {}
+            Ok(jwks) => {
+                if jwks {
+                    self.fetched_ok.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             Err(e) => {
-                self.fetch_failures.fetch_add(1, Ordering::Relaxed);
+                self.fetch_errors.fetch_add(1, Ordering::Relaxed);
                 let held = self.write(|s| {
                     s.attempted = Some(Instant::now());
                     s.failures = s.failures.saturating_add(1);
@@ -177,7 +198,9 @@ impl KeyStore {
         }
     }
 
-    async fn try_fetch(&self, spec: &ProviderSpec, client: &awc::Client) -> Result<(), String> {
+    /// Discovery when still needed, then the JWKS; `Ok(false)` when the provider has no JWKS
+    /// (opaque tokens only).
+    async fn try_fetch(&self, spec: &ProviderSpec, client: &awc::Client) -> Result<bool, String> {
         let endpoints = match self.endpoints() {
             Some(e) => e,
             None => {
@@ -195,7 +218,7 @@ impl KeyStore {
                 s.last_error = None;
             });
             self.ready.store(true, Ordering::Release);
-            return Ok(());
+            return Ok(false);
         };
         let doc = get_json(client, spec.timeout, uri)
             .await
@@ -212,7 +235,7 @@ impl KeyStore {
         if !self.ready.swap(true, Ordering::AcqRel) {
             tracing::info!(provider = %spec.name, keys = count, "identity provider keys loaded");
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -334,11 +357,12 @@ mod tests {
             jwks_uri: None,
             introspection_url: None,
             audiences: vec!["a".into()],
+            token_types: vec![super::super::TokenType::AtJwt, super::super::TokenType::Jwt],
             algorithms,
             leeway: Duration::from_secs(60),
             hs_secret: None,
             jwks_refresh: Duration::from_secs(300),
-            refetch_min_interval: Duration::from_secs(10),
+            refetch_min_interval: Duration::from_secs(30),
             timeout: Duration::from_secs(5),
         }
     }

@@ -28,6 +28,8 @@ pub struct ProviderSpec {
     pub jwks_uri: Option<String>,
     pub introspection_url: Option<String>,
     pub audiences: Vec<String>,
+    /// JWT typings accepted (`token_types`): RFC 9068 `at+jwt`, and/or plain `JWT` (or no `typ`).
+    pub token_types: Vec<TokenType>,
     pub algorithms: Vec<Algorithm>,
     pub leeway: Duration,
     pub hs_secret: Option<Secret>,
@@ -38,6 +40,35 @@ pub struct ProviderSpec {
     pub tls: crate::tls::ClientTls,
 }
 
+/// A JWT typing a provider's tokens may have (`token_types` in the provider's config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// RFC 9068 §2.1: header `typ` is `at+jwt` (or `application/at+jwt`).
+    AtJwt,
+    /// Header `typ` is `JWT`, or absent.
+    Jwt,
+}
+
+impl TokenType {
+    /// The typing of a JWT header's `typ` (case-insensitive, RFC 7515 §4.1.9); `None` for any
+    /// other type (an ID token, a logout token...), which is never an access token.
+    pub fn of(typ: Option<&str>) -> Option<TokenType> {
+        let Some(t) = typ else {
+            return Some(TokenType::Jwt);
+        };
+        let t = t.to_ascii_lowercase();
+        match t.strip_prefix("application/").unwrap_or(&t) {
+            "at+jwt" => Some(TokenType::AtJwt),
+            "jwt" => Some(TokenType::Jwt),
+            _ => None,
+        }
+    }
+}
+
+/// Default cap on introspecting providers one opaque token is offered to
+/// (`auth.introspection_max_providers`).
+pub const INTROSPECTION_MAX_PROVIDERS: usize = 3;
+
 /// A configured provider with its runtime state (keys, introspection cache).
 #[derive(Debug)]
 pub struct Provider {
@@ -47,14 +78,28 @@ pub struct Provider {
 }
 
 /// Every provider of one config snapshot.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Auth {
     pub realm: String,
     pub providers: Vec<Arc<Provider>>,
+    /// An opaque token is offered to at most this many introspecting providers (the first ones
+    /// of the route's list, in order): the cost of one unknown token is bounded per request.
+    pub introspection_max_providers: usize,
     /// JWTs already verified, by SHA-256 of the whole token (signature included), until their
     /// `exp` and at most [`VERIFIED_TTL`]: a client re-sending its token costs one hash, not one
     /// signature check. Authorization still runs on every request.
     pub verified: VerifiedCache,
+}
+
+impl Default for Auth {
+    fn default() -> Auth {
+        Auth {
+            realm: String::new(),
+            providers: Vec::new(),
+            introspection_max_providers: INTROSPECTION_MAX_PROVIDERS,
+            verified: VerifiedCache::default(),
+        }
+    }
 }
 
 /// Longest time a verified JWT is reused without checking its signature again.
@@ -283,7 +328,7 @@ impl Auth {
                 }
             }
         } else {
-            introspect::check(token, &providers, out)
+            introspect::check(token, &providers, self.introspection_max_providers, out)
                 .await
                 .map_err(|f| self.err(f))?
         };

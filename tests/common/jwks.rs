@@ -158,3 +158,104 @@ impl JwksServer {
         self.up.store(up, Ordering::SeqCst);
     }
 }
+
+/// An RFC 7662 introspection endpoint on 127.0.0.1 that answers whatever the test says (a hostile
+/// or broken provider): per token, else a default answer; counts requests.
+pub struct IntrospectionServer {
+    pub port: u16,
+    answers: Arc<Mutex<Vec<(String, String)>>>,
+    default: Arc<Mutex<String>>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl IntrospectionServer {
+    /// Answers `default` (raw JSON text, sent as it is) to every token without its own answer.
+    pub fn start(default: &str) -> IntrospectionServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind introspection server");
+        let port = listener.local_addr().expect("addr").port();
+        let answers: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+        let default = Arc::new(Mutex::new(default.to_string()));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (a, d, h) = (answers.clone(), default.clone(), hits.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let (a, d, h) = (a.clone(), d.clone(), h.clone());
+                std::thread::spawn(move || {
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                    let Some(body) = read_request_body(&mut s) else {
+                        return;
+                    };
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let token = body
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix("token="))
+                        .unwrap_or("")
+                        .to_string();
+                    let answer = a
+                        .lock()
+                        .expect("answers")
+                        .iter()
+                        .find(|(t, _)| *t == token)
+                        .map(|(_, json)| json.clone())
+                        .unwrap_or_else(|| d.lock().expect("default").clone());
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                });
+            }
+        });
+        IntrospectionServer {
+            port,
+            answers,
+            default,
+            hits,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/introspect", self.port)
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// The answer (raw JSON text) for one token.
+    pub fn answer(&self, token: &str, json: &str) {
+        self.answers
+            .lock()
+            .expect("answers")
+            .push((token.to_string(), json.to_string()));
+    }
+}
+
+/// The body of one HTTP/1.1 request (by `content-length`), as text.
+fn read_request_body(s: &mut std::net::TcpStream) -> Option<String> {
+    let mut buf = [0u8; 4096];
+    let mut req = Vec::new();
+    let head_end = loop {
+        if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&req[..head_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while req.len() < head_end + len {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(String::from_utf8_lossy(&req[head_end..head_end + len]).into_owned())
+}

@@ -3,7 +3,7 @@
 
 use crate::common::fake_soap::{FakeHandle, FakeSoap, Reply};
 use crate::common::gateway::{Resp, TestGateway};
-use crate::common::jwks::{self, claims, raw_token, EcKey, JwksServer};
+use crate::common::jwks::{self, claims, raw_token, EcKey, IntrospectionServer, JwksServer};
 use crate::common::oidc::{self, decode_jwt, Oidc};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -416,7 +416,7 @@ async fn opaque_tokens_are_introspected_once_then_cached() {
         .introspection
         .as_ref()
         .expect("introspector");
-    assert_eq!(intro.cached(), 1);
+    assert_eq!(intro.cached().await, 1);
     let body = fake.requests()[0].body.clone();
     assert!(body.contains("<t:caller>gateway-tests</t:caller>"), "{body}");
     // Scope checks apply to introspected tokens too.
@@ -689,4 +689,501 @@ async fn c3_discovery_naming_another_issuer_keeps_the_gateway_unready() {
     c["iss"] = json!(issuer);
     let r = get(&gw, "/customers/1", &key.sign(&c)).await;
     assert_refused(&r, 503, "AUTH_UNAVAILABLE", None, &fake);
+}
+
+// ---- K: token checks (docs/threat-model.md, group K) ----
+
+/// A provider whose introspection endpoint is the test's own server (no discovery, no JWKS).
+fn introspector_yaml(name: &str, url: &str, extra: &str) -> String {
+    format!(
+        "    - name: {name}\n      issuer: http://{name}.test\n      discovery: false\n      audiences: [{API}]\n      \
+         introspection: {{ url: '{url}', client_id: gw, client_secret_file: idp-secret.txt{extra} }}\n"
+    )
+}
+
+/// The real provider `corp` (introspecting), under another name when several run.
+fn real_yaml(name: &str, idp: &Oidc, extra: &str) -> String {
+    format!(
+        "    - name: {name}\n      issuer: {}\n      audiences: [{API}, urn:soapgate:api-es, urn:soapgate:opaque]\n{extra}      \
+         introspection: {{ client_id: gateway-tests, client_secret_file: idp-secret.txt }}\n",
+        idp.issuer()
+    )
+}
+
+/// An active introspection answer for the `hostile` test provider, with `edit` applied.
+fn active(edit: &dyn Fn(&mut Value)) -> String {
+    let mut v = json!({"active": true, "scope": "customers:read", "client_id": "gateway-tests",
+                       "aud": API, "iss": "http://hostile.test", "exp": jwks::now() + 600});
+    edit(&mut v);
+    v.to_string()
+}
+
+fn remove(v: &mut Value, k: &str) {
+    v.as_object_mut().map(|m| m.remove(k));
+}
+
+/// The `error_description` of a 401 challenge.
+fn description(r: &Resp) -> String {
+    let c = r.header("www-authenticate").unwrap_or("");
+    c.split("error_description=\"")
+        .nth(1)
+        .and_then(|d| d.split('"').next())
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn opaque(idp: &Oidc, scope: &str) -> String {
+    idp.token("gateway-tests", "s3cret", scope, Some("urn:soapgate:opaque"))
+        .await
+}
+
+#[actix_rt::test]
+async fn k1_introspection_without_aud_is_refused() {
+    let hostile = IntrospectionServer::start(&active(&|v| remove(v, "aud")));
+    hostile.answer("with-aud", &active(&|_| {}));
+    let fake = backend();
+    let auth = format!(
+        "auth:\n  providers:\n{}",
+        introspector_yaml("hostile", &hostile.url(), "")
+    );
+    let gw = start(&auth, &fake);
+    wait_ready(&gw).await;
+    let r = get(&gw, "/customers/1", "no-aud-token").await;
+    assert_refused(&r, 401, "AUTH_INVALID_TOKEN", r.header("www-authenticate"), &fake);
+    assert!(invalid_token(&r));
+    assert_eq!(description(&r), "the token has no audience");
+    // The same answer with our audience passes: the refusal was about `aud`.
+    assert_eq!(get(&gw, "/customers/1", "with-aud").await.status, 200);
+    assert_eq!(fake.hits(), 1);
+
+    // Listed first, a provider vouching without `aud` for every token blocks nobody: the real
+    // provider's token is still accepted, because the hostile refusal is not final.
+    let Some(idp) = oidc::oidc() else { return };
+    let fake = backend();
+    let auth = format!(
+        "auth:\n  providers:\n{}{}",
+        introspector_yaml("hostile", &hostile.url(), ""),
+        real_yaml("corp", idp, "")
+    );
+    let gw = start(&auth, &fake);
+    wait_ready(&gw).await;
+    let token = opaque(idp, "customers:read").await;
+    let r = get(&gw, "/customers/1", &token).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = get(&gw, "/customers/1", "unknown-to-corp").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(description(&r), "the token has no audience");
+    assert_eq!(fake.hits(), 1);
+}
+
+#[actix_rt::test]
+async fn k2_introspection_exp_in_the_past_is_refused() {
+    let hostile = IntrospectionServer::start(r#"{"active": false}"#);
+    hostile.answer("expired", &active(&|v| v["exp"] = json!(jwks::now() - 120)));
+    hostile.answer("in-leeway", &active(&|v| v["exp"] = json!(jwks::now() - 20)));
+    hostile.answer("not-yet", &active(&|v| v["nbf"] = json!(jwks::now() + 300)));
+    let fake = backend();
+    let auth = format!(
+        "auth:\n  providers:\n{}",
+        introspector_yaml("hostile", &hostile.url(), "")
+    );
+    let gw = start(&auth, &fake);
+    wait_ready(&gw).await;
+    let r = get(&gw, "/customers/1", "expired").await;
+    assert_refused(&r, 401, "AUTH_INVALID_TOKEN", r.header("www-authenticate"), &fake);
+    assert_eq!(description(&r), "the token has expired");
+    let r = get(&gw, "/customers/1", "not-yet").await;
+    assert_refused(&r, 401, "AUTH_INVALID_TOKEN", r.header("www-authenticate"), &fake);
+    assert_eq!(description(&r), "the token is not valid yet");
+    let r = get(&gw, "/customers/1", "in-leeway").await;
+    assert_eq!(r.status, 200, "within the 60 s leeway, as for a JWT");
+}
+
+#[actix_rt::test]
+async fn k3_introspection_from_another_issuer_is_refused() {
+    let hostile = IntrospectionServer::start(&active(&|v| v["iss"] = json!("http://evil.test")));
+    let fake = backend();
+    let auth = format!(
+        "auth:\n  providers:\n{}",
+        introspector_yaml("hostile", &hostile.url(), "")
+    );
+    let gw = start(&auth, &fake);
+    wait_ready(&gw).await;
+    let r = get(&gw, "/customers/1", "evil-token").await;
+    assert_refused(&r, 401, "AUTH_INVALID_TOKEN", r.header("www-authenticate"), &fake);
+    assert_eq!(description(&r), "the token's issuer is not accepted");
+    let r = get(&gw, "/customers/1", "evil-token").await;
+    assert_eq!(
+        description(&r),
+        "the token's issuer is not accepted",
+        "cached refusal"
+    );
+    assert_eq!(hostile.hits(), 1);
+}
+
+#[actix_rt::test]
+async fn k4_required_introspection_claims_must_be_there() {
+    let hostile = IntrospectionServer::start(r#"{"active": false}"#);
+    hostile.answer("no-exp", &active(&|v| remove(v, "exp")));
+    hostile.answer("no-iss", &active(&|v| remove(v, "iss")));
+    hostile.answer("no-aud", &active(&|v| remove(v, "aud")));
+    hostile.answer("complete", &active(&|_| {}));
+    let fake = backend();
+    let strict = format!(
+        "auth:\n  providers:\n{}",
+        introspector_yaml("hostile", &hostile.url(), ", require: [aud, exp, iss]")
+    );
+    let gw = start(&strict, &fake);
+    wait_ready(&gw).await;
+    for (token, why) in [
+        ("no-exp", "the token has no expiry"),
+        ("no-iss", "the token has no issuer"),
+        ("no-aud", "the token has no audience"),
+    ] {
+        let r = get(&gw, "/customers/1", token).await;
+        assert_refused(&r, 401, "AUTH_INVALID_TOKEN", r.header("www-authenticate"), &fake);
+        assert_eq!(description(&r), why, "{token}");
+    }
+    assert_eq!(get(&gw, "/customers/1", "complete").await.status, 200);
+    drop(gw);
+    // The default requires `aud` only; `require: [exp]` drops even that (with a config warning).
+    let fake = backend();
+    let lax = format!(
+        "auth:\n  providers:\n{}",
+        introspector_yaml("hostile", &hostile.url(), ", require: [exp]")
+    );
+    let gw = start(&lax, &fake);
+    wait_ready(&gw).await;
+    assert!(
+        gw.gw
+            .snapshot()
+            .warnings
+            .iter()
+            .any(|w| w.path == "auth.providers[0].introspection.require"),
+        "{:?}",
+        gw.gw.snapshot().warnings
+    );
+    assert_eq!(get(&gw, "/customers/1", "no-aud").await.status, 200);
+    assert_eq!(get(&gw, "/customers/1", "no-iss").await.status, 200);
+    let r = get(&gw, "/customers/1", "no-exp").await;
+    assert_eq!(description(&r), "the token has no expiry");
+    let errors = TestGateway::builder()
+        .config(&format!(
+            "auth:\n  providers:\n{}",
+            introspector_yaml("hostile", &hostile.url(), ", require: [sub]")
+        ))
+        .mapping("svc", &mapping("http://127.0.0.1:1/s"))
+        .file("templates/t.xml.hbs", TEMPLATE)
+        .file("templates/p.xml.hbs", "<x/>")
+        .file("idp-secret.txt", "s3cret\n")
+        .load()
+        .expect_err("sub cannot be required");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.path == "auth.providers[0].introspection.require[0]"),
+        "{errors:#?}"
+    );
+}
+
+#[actix_rt::test]
+async fn k5_an_introspection_answer_without_active_is_unavailable() {
+    let broken = IntrospectionServer::start(&active(&|v| remove(v, "active")));
+    broken.answer("string-active", &active(&|v| v["active"] = json!("true")));
+    let fake = backend();
+    let auth = format!(
+        "auth:\n  providers:\n{}",
+        introspector_yaml("broken", &broken.url(), "")
+    );
+    let gw = start(&auth, &fake);
+    wait_ready(&gw).await;
+    for token in ["no-active", "string-active"] {
+        let r = get(&gw, "/customers/1", token).await;
+        assert_refused(&r, 503, "AUTH_UNAVAILABLE", None, &fake);
+        assert_eq!(r.header("retry-after"), Some("5"));
+    }
+    // Another provider vouching for the token is enough.
+    let good = IntrospectionServer::start(&active(&|v| v["iss"] = json!("http://good.test")));
+    let fake = backend();
+    let auth = format!(
+        "auth:\n  providers:\n{}{}",
+        introspector_yaml("broken", &broken.url(), ""),
+        introspector_yaml("good", &good.url(), "")
+    );
+    let gw = start(&auth, &fake);
+    wait_ready(&gw).await;
+    assert_eq!(get(&gw, "/customers/1", "no-active").await.status, 200);
+}
+
+#[actix_rt::test]
+async fn k6_two_real_providers_introspect_in_turn() {
+    let Some(first) = oidc::oidc() else { return };
+    let Some(second) = oidc::start_dedicated() else {
+        return;
+    };
+    let fake = backend();
+    let auth = format!(
+        "auth:\n  providers:\n{}{}",
+        real_yaml("corp", first, ""),
+        real_yaml("corp2", &second, "")
+    );
+    let gw = start(&auth, &fake);
+    wait_ready(&gw).await;
+    let of_first = opaque(first, "customers:read").await;
+    let of_second = opaque(&second, "customers:read").await;
+    for token in [&of_first, &of_second, &of_second] {
+        let r = get(&gw, "/customers/1", token).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let snap = gw.gw.snapshot();
+    let cached = |i: usize| {
+        snap.auth.providers[i]
+            .introspection
+            .as_ref()
+            .expect("introspects")
+    };
+    // corp answered for its own token and said "inactive" for corp2's (kept, not asked again);
+    // corp2 was asked only for its own.
+    assert_eq!(cached(0).cached().await, 2);
+    assert_eq!(cached(1).cached().await, 1);
+    // Unknown to both: 401, and each provider's refusal is cached.
+    let r = get(&gw, "/customers/1", "unknown-opaque-token").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(description(&r), "the token is not active");
+    assert_eq!((cached(0).cached().await, cached(1).cached().await), (3, 2));
+    // A second provider that is down does not hide the first one's answer.
+    second.kill();
+    let again = opaque(first, "customers:read").await;
+    assert_eq!(get(&gw, "/customers/1", &again).await.status, 200);
+    // ...but a token the first one does not know may be the dead one's: 503, not 401.
+    let r = get(&gw, "/customers/1", "maybe-the-dead-ones").await;
+    assert_refused(&r, 503, "AUTH_UNAVAILABLE", None, &FakeSoap::new().start());
+    assert_eq!(fake.hits(), 4);
+}
+
+#[actix_rt::test]
+async fn k7_a_flood_of_one_unknown_opaque_token_costs_one_call_per_provider() {
+    let a = IntrospectionServer::start(r#"{"active": false}"#);
+    let b = IntrospectionServer::start(r#"{"active": false}"#);
+    let fake = backend();
+    let auth = format!(
+        "auth:\n  providers:\n{}{}",
+        introspector_yaml("a", &a.url(), ""),
+        introspector_yaml("b", &b.url(), "")
+    );
+    let gw = start(&auth, &fake);
+    wait_ready(&gw).await;
+    let at_once = futures_util::future::join_all((0..40).map(|_| get(&gw, "/customers/1", "flood"))).await;
+    for _ in 0..20 {
+        at_once.iter().for_each(|r| assert_eq!(r.status, 401));
+        let r = get(&gw, "/customers/1", "flood").await;
+        assert_eq!(r.status, 401);
+        assert_eq!(description(&r), "the token is not active");
+    }
+    assert_eq!((a.hits(), b.hits()), (1, 1), "one call per provider");
+    assert_eq!(fake.hits(), 0);
+}
+
+#[actix_rt::test]
+async fn k8_introspection_asks_at_most_the_configured_number_of_providers() {
+    let a = IntrospectionServer::start(r#"{"active": false}"#);
+    let b = IntrospectionServer::start(&active(&|v| v["iss"] = json!("http://b.test")));
+    let providers = format!(
+        "{}{}",
+        introspector_yaml("a", &a.url(), ""),
+        introspector_yaml("b", &b.url(), "")
+    );
+    let fake = backend();
+    let gw = start(
+        &format!("auth:\n  introspection_max_providers: 1\n  providers:\n{providers}"),
+        &fake,
+    );
+    wait_ready(&gw).await;
+    assert!(gw
+        .gw
+        .snapshot()
+        .warnings
+        .iter()
+        .any(|w| w.path == "auth.introspection_max_providers"));
+    let r = get(&gw, "/customers/1", "token-of-b").await;
+    assert_refused(&r, 401, "AUTH_INVALID_TOKEN", r.header("www-authenticate"), &fake);
+    assert_eq!((a.hits(), b.hits()), (1, 0), "b is past the cap");
+    drop(gw);
+    let gw = start(&format!("auth:\n  providers:\n{providers}"), &fake);
+    wait_ready(&gw).await;
+    assert_eq!(get(&gw, "/customers/1", "token-of-b").await.status, 200);
+    assert_eq!(b.hits(), 1);
+}
+
+#[actix_rt::test]
+async fn k9_token_types_at_jwt_refuses_a_plain_jwt() {
+    let key = EcKey::generate("typed");
+    let server = JwksServer::start(vec![key.jwk()]);
+    let fake = backend();
+    let mut auth = auth_yaml(None, Some(&server), "      token_types: [at+jwt]\n");
+    let idp = oidc::oidc();
+    if let Some(idp) = idp {
+        auth.push_str(&real_yaml("corp", idp, "      token_types: [at+jwt]\n"));
+    }
+    let gw = start(&auth, &fake);
+    wait_ready(&gw).await;
+    let fetches = server.hits();
+    let c = claims(FORGE_ISS, API, "customers:read");
+    let typed = |typ: Option<&str>| {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        h.kid = Some("typed".into());
+        h.typ = typ.map(str::to_string);
+        jsonwebtoken::encode(&h, &c, &key.encoding_key()).expect("sign")
+    };
+    for typ in [Some("JWT"), None] {
+        let r = get(&gw, "/customers/1", &typed(typ)).await;
+        assert_refused(&r, 401, "AUTH_INVALID_TOKEN", r.header("www-authenticate"), &fake);
+        assert_eq!(
+            description(&r),
+            "the token is not typed at+jwt (RFC 9068)",
+            "{typ:?}"
+        );
+    }
+    assert_eq!(
+        server.hits(),
+        fetches,
+        "a mistyped token never refetches the JWKS"
+    );
+    for typ in ["at+jwt", "application/at+jwt"] {
+        assert_eq!(
+            get(&gw, "/customers/1", &typed(Some(typ))).await.status,
+            200,
+            "{typ}"
+        );
+    }
+    if let Some(idp) = idp {
+        // oidc-provider types its JWT access tokens at+jwt (RFC 9068): accepted.
+        let real = idp.token("gateway-tests", "s3cret", "customers:read", None).await;
+        assert_eq!(decode_jwt(&real).0["typ"], "at+jwt");
+        assert_eq!(get(&gw, "/customers/1", &real).await.status, 200);
+    }
+    drop(gw);
+    // Without `token_types`, a plain `JWT` (or no typ) is accepted as before.
+    let fake = backend();
+    let gw = start(&auth_yaml(None, Some(&server), ""), &fake);
+    wait_ready(&gw).await;
+    for typ in [Some("JWT"), None] {
+        assert_eq!(get(&gw, "/customers/1", &typed(typ)).await.status, 200, "{typ:?}");
+    }
+}
+
+/// `soapgate_jwks_fetches_total{provider,outcome}` as rendered for the admin `/metrics`.
+fn jwks_fetches(gw: &TestGateway, provider: &str, outcome: &str) -> u64 {
+    let mut text = String::new();
+    soapgate::metrics::render_jwks_fetches(&gw.gw.snapshot().auth, &mut text);
+    let prefix = format!("soapgate_jwks_fetches_total{{provider=\"{provider}\",outcome=\"{outcome}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+}
+
+#[actix_rt::test]
+async fn k10_200_unknown_kids_at_once_cost_one_jwks_fetch_at_defaults() {
+    let key = EcKey::generate("known");
+    let server = JwksServer::start(vec![key.jwk()]);
+    let fake = backend();
+    // Default jwks_refetch_min_interval (30 s).
+    let gw = start(&auth_yaml(None, Some(&server), ""), &fake);
+    wait_ready(&gw).await;
+    assert_eq!(
+        gw.gw.snapshot().auth.providers[0].spec.refetch_min_interval,
+        Duration::from_secs(30)
+    );
+    let (hits, ok) = (server.hits(), jwks_fetches(&gw, "forge", "ok"));
+    assert_eq!(ok, 1, "the initial load");
+    let c = claims(FORGE_ISS, API, "customers:read");
+    let attackers: Vec<String> = (0..200)
+        .map(|i| EcKey::generate(&format!("random-{i}")).sign(&c))
+        .collect();
+    let results = futures_util::future::join_all(attackers.iter().map(|t| get(&gw, "/customers/1", t))).await;
+    for r in &results {
+        assert_eq!(r.status, 401, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(description(r), "the token is signed with an unknown key");
+    }
+    assert_eq!(server.hits(), hits + 1, "200 unknown kids, one JWKS fetch");
+    assert_eq!(jwks_fetches(&gw, "forge", "ok"), ok + 1);
+    // One more unknown kid inside the interval: no fetch, counted as throttled.
+    let throttled = jwks_fetches(&gw, "forge", "throttled");
+    let r = get(&gw, "/customers/1", &EcKey::generate("one-more").sign(&c)).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(server.hits(), hits + 1);
+    assert_eq!(jwks_fetches(&gw, "forge", "throttled"), throttled + 1);
+    assert_eq!(jwks_fetches(&gw, "forge", "error"), 0);
+    // The known key still works.
+    assert_eq!(get(&gw, "/customers/1", &key.sign(&c)).await.status, 200);
+    assert_eq!(fake.hits(), 1);
+}
+
+#[actix_rt::test]
+async fn k11_a_20_kb_bearer_token_is_401_when_the_header_limit_allows_it() {
+    // A provider that would vouch for any token: the 20 KB token must not even be asked about.
+    let lenient = IntrospectionServer::start(&active(&|_| {}));
+    let providers = introspector_yaml("hostile", &lenient.url(), "");
+    let garbage: String = (0..20 * 1024)
+        .map(|i| char::from(b"AZaz09-_"[(i * 7 + i / 13) % 8]))
+        .collect();
+    let fake = backend();
+    let gw = start(
+        &format!("limits: {{ headers: 64KiB }}\nauth:\n  providers:\n{providers}"),
+        &fake,
+    );
+    wait_ready(&gw).await;
+    let r = get(&gw, "/customers/1", &garbage).await;
+    assert_refused(&r, 401, "AUTH_INVALID_TOKEN", r.header("www-authenticate"), &fake);
+    assert_eq!(description(&r), "the token is malformed");
+    assert_eq!(lenient.hits(), 0, "refused unread");
+    drop(gw);
+    // With the default header limit (16 KiB) the request is refused before step 4.
+    let gw = start(&format!("auth:\n  providers:\n{providers}"), &fake);
+    wait_ready(&gw).await;
+    let r = get(&gw, "/customers/1", &garbage).await;
+    assert_eq!(r.status, 431, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["code"], "HEADERS_TOO_LARGE");
+    assert_eq!((fake.hits(), lenient.hits()), (0, 0));
+}
+
+#[actix_rt::test]
+async fn k12_a_real_introspection_answers_numbers_reach_the_principal_exactly() {
+    let Some(idp) = oidc::oidc() else { return };
+    let fake = backend();
+    let gw = TestGateway::builder()
+        .config(&format!("auth:\n  providers:\n{}", real_yaml("corp", idp, "")))
+        .mapping("svc", &mapping(&fake.url("/s")))
+        .file(
+            "templates/t.xml.hbs",
+            "<t:Get xmlns:t=\"urn:test\"><t:exp>{{principal.claims.exp}}</t:exp><t:iat>{{principal.claims.iat}}</t:iat><t:no>{{principal.claims.tenant_no}}</t:no><t:w>{{principal.claims.weight}}</t:w><t:tenant>{{principal.claims.tenant}}</t:tenant></t:Get>",
+        )
+        .file("templates/p.xml.hbs", "<t:Get xmlns:t=\"urn:test\"/>")
+        .file("idp-secret.txt", "s3cret\n")
+        .start();
+    wait_ready(&gw).await;
+    let token = opaque(idp, "customers:read").await;
+    let answer = idp.introspect("gateway-tests", "s3cret", &token).await;
+    assert!(answer["exp"].is_u64() && answer["iat"].is_u64(), "{answer}");
+    let r = get(&gw, "/customers/1", &token).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let body = fake.requests()[0].body.clone();
+    assert!(
+        body.contains(&format!("<t:exp>{}</t:exp>", answer["exp"])),
+        "{body} vs {answer}"
+    );
+    assert!(
+        body.contains(&format!("<t:iat>{}</t:iat>", answer["iat"])),
+        "{body} vs {answer}"
+    );
+    // The extra claims (the flattened map of the oauth2 crate's answer) keep their digits.
+    assert_eq!(
+        (answer["tenant_no"].to_string(), answer["weight"].to_string()),
+        ("4242".into(), "0.30000000000000004".into())
+    );
+    assert!(
+        body.contains("<t:no>4242</t:no><t:w>0.30000000000000004</t:w><t:tenant>acme</t:tenant>"),
+        "{body}"
+    );
 }

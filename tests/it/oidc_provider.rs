@@ -1,6 +1,7 @@
 //! Self-test of the OIDC provider the auth tests run against (tests/oidc, npm `oidc-provider`).
 
 use crate::common::oidc::{decode_jwt, oidc};
+use serde_json::json;
 
 #[actix_rt::test]
 async fn discovery_names_the_issuer_the_harness_reports() {
@@ -71,6 +72,11 @@ async fn an_opaque_token_introspects_as_active() {
     assert_eq!(info["aud"], "urn:soapgate:opaque");
     assert_eq!(info["scope"], "orders:read");
     assert_eq!(info["client_id"], "gateway-tests");
+    assert_eq!(
+        (&info["tenant"], &info["tenant_no"], &info["weight"]),
+        (&json!("acme"), &json!(4242), &json!(0.30000000000000004)),
+        "the extra claims: {info}"
+    );
     let unknown = op.introspect("gateway-tests", "s3cret", "not-a-token").await;
     assert_eq!(unknown["active"], false, "{unknown}");
 }

@@ -71,6 +71,9 @@ function makeProvider(issuer) {
       ...(CLIENT_CA ? [mtlsClient] : []),
     ],
     jwks: { keys },
+    // Claims beyond the standard ones, in every access token and introspection answer: the
+    // gateway must read them (and the numbers' digits) as they are.
+    extraTokenClaims: async () => ({ tenant: 'acme', tenant_no: 4242, weight: 0.1 + 0.2 }),
     ...(CLIENT_CA ? { clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'tls_client_auth'] } : {}),
     scopes: ['openid', ...SCOPES],
     cookies: { keys: ['soapgate-test-cookie-key'] },
