@@ -346,7 +346,105 @@ impl ResponseSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::soap::convert::Tally;
     use serde_json::json;
+
+    fn allow(paths: &[&str]) -> Allow {
+        let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+        Allow::compile(&paths).unwrap_or_else(|(i, e)| panic!("path {i}: {e}"))
+    }
+
+    #[test]
+    fn l11_allow_keeps_only_the_named_paths_and_counts_the_rest_by_name() {
+        let a = allow(&[
+            "customer.name",
+            "$.customer.phones.phone[*].number",
+            "orders.*.id",
+            "['a.b']",
+            "customer.note",
+        ]);
+        let v = json!({
+            "customer": {"@id": "7", "name": {"#text": "Ann", "@lang": "en"}, "ssn": "123-45-6789",
+                         "phones": {"phone": [{"number": "1", "pin": "0000"}, {"number": "2"}]},
+                         "note": null},
+            "orders": {"o1": {"id": "9", "card": "4111"}, "o2": [{"id": "10"}]},
+            "a.b": "dotted",
+            "passwordHash": "x",
+        });
+        let tally = Tally::default();
+        let out = a.filter(v, Gate::new(Undeclared::Drop, &tally)).expect("drops");
+        assert_eq!(
+            out,
+            json!({
+                "customer": {"name": {"#text": "Ann", "@lang": "en"},
+                             "phones": {"phone": [{"number": "1"}, {"number": "2"}]}, "note": null},
+                "orders": {"o1": {"id": "9"}, "o2": [{"id": "10"}]},
+                "a.b": "dotted",
+            })
+        );
+        assert_eq!(tally.names(), ["@id", "ssn", "pin", "card", "passwordHash"]);
+        assert_eq!(tally.count(), 5);
+        // Text where an allowed path goes deeper is not allowed itself.
+        let tally = Tally::default();
+        let out = allow(&["customer.name.first"])
+            .filter(
+                json!({"customer": {"name": "Ann"}}),
+                Gate::new(Undeclared::Drop, &tally),
+            )
+            .expect("drops");
+        assert_eq!(
+            (out, tally.names()),
+            (json!({"customer": {}}), vec!["name".to_string()])
+        );
+    }
+
+    #[test]
+    fn l11_allow_with_reject_refuses_anything_not_allowed() {
+        let tally = Tally::default();
+        let a = allow(&["customer.name"]);
+        let gate = Gate::new(Undeclared::Reject, &tally);
+        let ok = a
+            .filter(json!({"customer": {"name": "A"}}), gate)
+            .expect("all allowed");
+        assert_eq!(ok, json!({"customer": {"name": "A"}}));
+        let e = a
+            .filter(json!({"customer": {"name": "A", "ssn": "1"}}), gate)
+            .expect_err("refused");
+        assert_eq!(e.code(), "UPSTREAM_UNDECLARED");
+    }
+
+    #[test]
+    fn l11_malformed_allow_paths_are_refused_at_load() {
+        for bad in [
+            "",
+            "$",
+            "a..b",
+            ".a",
+            "a.",
+            "a[0]",
+            "a b",
+            "[*]",
+            "a*b",
+            "a.[*]",
+            "a['b",
+            "a[?(@.x)]",
+        ] {
+            let r = Allow::compile(&[bad.to_string()]);
+            assert!(r.is_err(), "`{bad}` compiled");
+        }
+        for good in [
+            "a",
+            "$.a",
+            "a.b[*]",
+            "a[*].b",
+            "*.id",
+            "a['x.y'].z",
+            "@attr",
+            "a.#text",
+        ] {
+            assert!(Allow::compile(&[good.to_string()]).is_ok(), "`{good}` refused");
+        }
+    }
 
     #[test]
     fn definite_paths_give_a_value_and_wildcards_an_array() {

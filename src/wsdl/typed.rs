@@ -409,3 +409,7 @@ fn is_soapenc_array(ns: &str, local: &str) -> bool {
 #[cfg(test)]
 #[path = "typed_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "undeclared_tests.rs"]
+mod undeclared_tests;
