@@ -178,7 +178,8 @@ impl<'a> SchemaShaper<'a> {
                 .global_elements
                 .iter()
                 .filter(|(q, _)| q.local == local)
-                .find_map(|(_, id)| self.schema.elements.get(*id))
+                .min_by(|a, b| a.0.cmp(b.0))
+                .and_then(|(_, id)| self.schema.elements.get(*id))
                 .map_or(TypedCtx::Undeclared, |d| TypedCtx::Known {
                     ty: d.ty,
                     many: false,
