@@ -79,6 +79,8 @@ pub enum GatewayError {
     UpstreamNotSoap(String),
     #[error("the backend response does not have the expected shape: {0}")]
     UpstreamShape(String),
+    #[error("the backend response holds data the route does not declare")]
+    UpstreamUndeclared,
     #[error("the backend returned a SOAP Fault")]
     UpstreamFault(Box<MappedFault>),
     #[error("{}", auth_message(.0))]
@@ -171,6 +173,7 @@ impl GatewayError {
             E::UpstreamXml { code, .. } => row(502, code, "Backend response rejected"),
             E::UpstreamNotSoap(_) => row(502, "UPSTREAM_NOT_SOAP", "Backend response is not SOAP"),
             E::UpstreamShape(_) => row(502, "UPSTREAM_SHAPE", "Unexpected backend response"),
+            E::UpstreamUndeclared => row(502, "UPSTREAM_UNDECLARED", "Undeclared backend data"),
             E::UpstreamFault(_) => row(502, "UPSTREAM_FAULT", "Backend fault"),
             E::Auth(a) => {
                 use crate::auth::AuthFailure as F;

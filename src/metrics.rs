@@ -38,6 +38,8 @@ pub struct Metrics {
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     auth_failures: Mutex<BTreeMap<String, u64>>,
+    /// `soapgate_response_undeclared_total{route}` and the per-route log throttle.
+    undeclared: Mutex<BTreeMap<String, UndeclaredLog>>,
     /// Rate-limit decisions and store health, shared with the rate limiter (kept across reloads).
     pub ratelimit: std::sync::Arc<RateLimitMetrics>,
 }
@@ -100,6 +102,19 @@ fn label(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// One route's undeclared response data: the total, and the names met since its last log line
+/// (at most [`MAX_UNDECLARED_NAMES`](crate::soap::convert::MAX_UNDECLARED_NAMES)).
+#[derive(Debug, Default)]
+struct UndeclaredLog {
+    total: u64,
+    since_log: u64,
+    names: Vec<String>,
+    logged: Option<std::time::Instant>,
+}
+
+/// A route logs its undeclared names at most once per this interval.
+const UNDECLARED_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Phase timings of one request, in microseconds.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PhaseTimes {
@@ -141,6 +156,33 @@ impl Metrics {
         if let Ok(mut m) = self.auth_failures.lock() {
             *m.entry(code.to_string()).or_default() += 1;
         }
+    }
+
+    /// Counts a response's undeclared elements and attributes (dropped or refused) on its route,
+    /// and logs their names (never values) at most once per route and minute.
+    pub fn undeclared(&self, route: &str, count: u64, names: &[String]) {
+        let line = {
+            let Ok(mut m) = self.undeclared.lock() else { return };
+            let r = m.entry(route.to_string()).or_default();
+            r.total += count;
+            r.since_log += count;
+            for n in names {
+                if r.names.len() < crate::soap::convert::MAX_UNDECLARED_NAMES && !r.names.contains(n) {
+                    r.names.push(n.clone());
+                }
+            }
+            let due = r.logged.is_none_or(|t| t.elapsed() >= UNDECLARED_LOG_EVERY);
+            if !due {
+                return;
+            }
+            r.logged = Some(std::time::Instant::now());
+            (std::mem::take(&mut r.since_log), std::mem::take(&mut r.names))
+        };
+        tracing::warn!(
+            target: "soapgate::response",
+            route, count = line.0, names = %line.1.join(" "),
+            "the backend sent response data the route does not declare (names only; see response.undeclared)"
+        );
     }
 
     /// Counts a reload attempt.
@@ -193,6 +235,16 @@ impl Metrics {
         if let Ok(m) = self.auth_failures.lock() {
             for (code, n) in m.iter() {
                 let _ = writeln!(out, "soapgate_auth_failures_total{{code=\"{code}\"}} {n}");
+            }
+        }
+        out.push_str("# TYPE soapgate_response_undeclared_total counter\n");
+        if let Ok(m) = self.undeclared.lock() {
+            for (route, r) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "soapgate_response_undeclared_total{{route=\"{route}\"}} {}",
+                    r.total
+                );
             }
         }
         out.push_str("# TYPE soapgate_config_reloads_total counter\n");

@@ -7,6 +7,7 @@ use crate::mapping::request::Templates;
 use crate::mapping::schema;
 use crate::router::Matched;
 use crate::soap::charset;
+use crate::soap::convert::{Gate, Tally};
 use crate::soap::envelope::{self, Envelope};
 use crate::soap::parse::{self, Outcome};
 use actix_web::http::header::HeaderMap;
@@ -46,6 +47,9 @@ pub struct Exchange {
     /// Step 5's verdict per policy, for the `RateLimit` / `RateLimit-Policy` response headers.
     pub rate_limit: Vec<crate::ratelimit::Status>,
     pub timings: Timings,
+    /// Step 10: the response's undeclared elements and attributes, dropped or refused (counted
+    /// and logged by name by the transport).
+    pub undeclared: Tally,
 }
 
 impl Exchange {
@@ -73,6 +77,7 @@ impl Exchange {
             client_cert: None,
             rate_limit: Vec::new(),
             timings: Timings::default(),
+            undeclared: Tally::default(),
         }
     }
 }
@@ -187,7 +192,7 @@ pub async fn run(
 
     // 9. Parse in one bounded streaming pass; 10. convert to JSON and select.
     let t = Instant::now();
-    let out = convert(&snap.settings, &route, &reply);
+    let out = convert(&snap.settings, &route, &reply, &ex.undeclared);
     ex.timings.convert_us = micros(t);
     out
 }
@@ -313,8 +318,14 @@ fn render(
     })
 }
 
-/// Steps 9 and 10: check the reply, parse it, map a Fault, convert and select.
-fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<Answer, GatewayError> {
+/// Steps 9 and 10: check the reply, parse it, map a Fault, convert (only declared data: undeclared
+/// elements and attributes go to `tally`) and select.
+fn convert(
+    settings: &Settings,
+    route: &Route,
+    reply: &BackendReply,
+    tally: &Tally,
+) -> Result<Answer, GatewayError> {
     if (300..400).contains(&reply.status) {
         return Err(GatewayError::UpstreamRedirect);
     }
@@ -330,19 +341,22 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<A
     let xml = text.as_bytes();
     let spec = &route.response;
     let typed = schema::bound(route).filter(|b| b.op.output.is_some());
-    if spec.select.is_none() && !spec.include_header {
+    let gates = schema::Gates::of(route, tally);
+    if spec.select.is_none() && !spec.include_header && spec.allow.is_none() {
         // The payload is the answer as it is: write its JSON text while parsing.
         let parsed = match typed {
-            Some(b) => schema::stream_typed(xml, &settings.xml, b)?,
+            Some(b) => schema::stream_typed(xml, &settings.xml, b, gates)?,
             None => parse::stream(xml, &settings.xml, &spec.hints, spec.unwrap)?,
         };
         if let Some(text) = payload(route, reply.status, parsed.outcome)? {
             return Ok(Answer::Text(text));
         }
-        // Handed over (a name that repeats apart, ...): the tree below gives the answer.
+        // Handed over (a name that repeats apart, ...): the tree below gives the answer, and
+        // counts the undeclared data afresh.
+        tally.reset();
     }
     let parsed = match typed {
-        Some(b) => schema::parse_typed(xml, &settings.xml, b)?,
+        Some(b) => schema::parse_typed(xml, &settings.xml, b, gates)?,
         None => parse::parse(xml, &settings.xml, &spec.hints, spec.unwrap)?,
     };
     let value = payload(route, reply.status, parsed.outcome)?;
@@ -351,6 +365,11 @@ fn convert(settings: &Settings, route: &Route, reply: &BackendReply) -> Result<A
         json!({"header": header, "body": value})
     } else {
         value
+    };
+    // Without a WSDL, `allow` says what may leave (before `select` picks from it).
+    let whole = match &spec.allow {
+        Some(allow) => allow.filter(whole, Gate::new(spec.undeclared, tally))?,
+        None => whole,
     };
     Ok(Answer::Value(match &spec.select {
         Some(sel) => sel.apply(&whole)?,

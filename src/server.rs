@@ -282,6 +282,9 @@ async fn mediate(
             ex.client_cert = req.conn_data::<Arc<crate::tls::ClientCert>>().cloned();
             let r = pipeline::run(&snap, &clients, &mut ex).await;
             rate = std::mem::take(&mut ex.rate_limit);
+            if let (Some(route), n @ 1..) = (&ex.route_id, ex.undeclared.count()) {
+                gw.metrics.undeclared(route, n, &ex.undeclared.names());
+            }
             info = AccessInfo {
                 route: ex.route_id,
                 operation: ex.operation,

@@ -192,6 +192,12 @@ pub struct RawResponse {
     /// Element paths with a scalar type: `string`, `integer`, `number`, `boolean`.
     #[serde(default)]
     pub types: BTreeMap<String, String>,
+    /// What becomes of data the WSDL (or `allow`) does not declare: `drop` (default where
+    /// something declares), `keep` or `reject`.
+    pub undeclared: Option<String>,
+    /// Routes without a WSDL: the paths of the answer that may leave (`customer.name`,
+    /// `orders.order[*].id`, `*` for any one key).
+    pub allow: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

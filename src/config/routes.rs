@@ -121,7 +121,8 @@ fn build_route(
             .compile_file(&hname, &base.join(h), file, &key, d)
             .then_some(hname)
     });
-    let response = ResponseSpec::build(&r.response, file, &format!("{at}.response"), d);
+    let typed = wsdl_op.is_some();
+    let response = ResponseSpec::build(&r.response, typed, file, &format!("{at}.response"), d);
     let faults = FaultRules::build(&r.faults, file, &format!("{at}.faults"), d);
     let wsdl_action = wsdl_op
         .and_then(|i| svc.wsdl.as_ref()?.operations.get(i))

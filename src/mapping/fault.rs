@@ -107,6 +107,11 @@ impl FaultRules {
         ok.then_some(FaultRules { rules })
     }
 
+    /// Whether a rule puts the fault's detail in the problem (`expose_detail`).
+    pub fn exposes_detail(&self) -> bool {
+        self.rules.iter().any(|r| r.expose_detail)
+    }
+
     /// Applies the first matching rule, else the default: Client/Sender -> 400, anything else -> 502.
     pub fn map(&self, f: &Fault) -> MappedFault {
         if let Some(r) = self.rules.iter().find(|r| r.matches(f)) {

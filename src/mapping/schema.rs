@@ -3,7 +3,7 @@
 
 use crate::config::Route;
 use crate::error::GatewayError;
-use crate::soap::convert::Converter;
+use crate::soap::convert::{Converter, Gate, Tally, Undeclared};
 use crate::soap::parse::{self, SoapResponse, XmlLimits};
 use crate::soap::stream::JsonWriter;
 use crate::wsdl::model::{Message, Operation, PartKind, Schema, TypeRef, Wsdl};
@@ -87,9 +87,53 @@ pub fn render_body(b: Bound<'_>, input: &Value) -> Result<String, GatewayError> 
     render::render_body(&b.wsdl.schema, msg, input).map_err(|e| GatewayError::TemplateInput(e.0))
 }
 
-/// Parses a response with the operation's output schema deciding arrays and types.
-pub fn parse_typed(bytes: &[u8], limits: &XmlLimits, b: Bound<'_>) -> Result<SoapResponse, GatewayError> {
-    let (body, header, fault) = shapers(b);
+/// What each section of a typed response does with data the schema does not declare: the Body
+/// payload, the Header blocks and the Fault detail.
+#[derive(Debug, Clone, Copy)]
+pub struct Gates<'a> {
+    pub body: Gate<'a>,
+    pub header: Gate<'a>,
+    pub fault: Gate<'a>,
+}
+
+impl<'a> Gates<'a> {
+    /// The same policy everywhere, reporting to `tally`.
+    pub fn all(policy: Undeclared, tally: &'a Tally) -> Gates<'a> {
+        let g = Gate::new(policy, tally);
+        Gates {
+            body: g,
+            header: g,
+            fault: g,
+        }
+    }
+
+    /// A route's gates: its policy on the Body, and on the Header blocks and the Fault detail
+    /// where they reach the client (`include_header`; a fault rule with `expose_detail`). A
+    /// section that never leaves is converted as before, uncounted.
+    pub fn of(route: &Route, tally: &'a Tally) -> Gates<'a> {
+        let spec = &route.response;
+        let g = Gate::new(spec.undeclared, tally);
+        Gates {
+            body: g,
+            header: if spec.include_header { g } else { Gate::KEEP },
+            fault: if route.faults.exposes_detail() {
+                g
+            } else {
+                Gate::KEEP
+            },
+        }
+    }
+}
+
+/// Parses a response with the operation's output schema deciding arrays and types, and `gates`
+/// what becomes of undeclared data.
+pub fn parse_typed(
+    bytes: &[u8],
+    limits: &XmlLimits,
+    b: Bound<'_>,
+    gates: Gates<'_>,
+) -> Result<SoapResponse, GatewayError> {
+    let (body, header, fault) = shapers(b, gates);
     let shapers = parse::Shapers {
         body: Converter::new(body, limits),
         header,
@@ -104,8 +148,9 @@ pub fn stream_typed(
     bytes: &[u8],
     limits: &XmlLimits,
     b: Bound<'_>,
+    gates: Gates<'_>,
 ) -> Result<SoapResponse<Option<Bytes>>, GatewayError> {
-    let (body, header, fault) = shapers(b);
+    let (body, header, fault) = shapers(b, gates);
     let shapers = parse::Shapers {
         body: JsonWriter::new(body, limits, bytes.len()),
         header,
@@ -115,7 +160,7 @@ pub fn stream_typed(
 }
 
 /// The schema's shapers of the operation's output: Body, Header blocks, Fault detail.
-fn shapers(b: Bound<'_>) -> (SchemaShaper<'_>, SchemaShaper<'_>, SchemaShaper<'_>) {
+fn shapers<'a>(b: Bound<'a>, gates: Gates<'a>) -> (SchemaShaper<'a>, SchemaShaper<'a>, SchemaShaper<'a>) {
     let schema = &b.wsdl.schema;
     let root = match &b.op.output {
         Some(Message {
@@ -126,8 +171,8 @@ fn shapers(b: Bound<'_>) -> (SchemaShaper<'_>, SchemaShaper<'_>, SchemaShaper<'_
     };
     let headers = b.op.output.as_ref().map_or(&[][..], |m| &m.headers[..]);
     (
-        SchemaShaper::new(schema, root),
-        SchemaShaper::new(schema, Root::Headers(headers)),
-        SchemaShaper::new(schema, Root::Fault(&b.op.faults)),
+        SchemaShaper::new(schema, root, gates.body),
+        SchemaShaper::new(schema, Root::Headers(headers), gates.header),
+        SchemaShaper::new(schema, Root::Fault(&b.op.faults), gates.fault),
     )
 }

@@ -10,6 +10,7 @@ use super::parse::XmlLimits;
 use crate::error::GatewayError;
 use serde_json::{Map, Number, Value};
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 /// Scalar type hint of an element path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,125 @@ fn normalize(p: &str) -> Result<String, String> {
     }
 }
 
+/// What happens to response data a route does not declare (README "Only declared data leaves").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undeclared {
+    /// Left out of the answer (counted and logged by name).
+    Drop,
+    /// Converted like declared data (the schema-less convention).
+    Keep,
+    /// The whole response is refused: `502 UPSTREAM_UNDECLARED`.
+    Reject,
+}
+
+impl Undeclared {
+    /// Parses `response.undeclared`.
+    pub fn parse(s: &str) -> Option<Undeclared> {
+        Some(match s {
+            "drop" => Undeclared::Drop,
+            "keep" => Undeclared::Keep,
+            "reject" => Undeclared::Reject,
+            _ => return None,
+        })
+    }
+}
+
+/// Distinct undeclared names one response (and one route's log line) remembers.
+pub const MAX_UNDECLARED_NAMES: usize = 32;
+
+/// The undeclared elements and attributes of one response: how many were dropped or refused, and
+/// the first [`MAX_UNDECLARED_NAMES`] distinct names (never values), so a backend sending
+/// thousands of different names costs a bounded amount.
+#[derive(Debug, Default)]
+pub struct Tally {
+    inner: Mutex<(u64, Vec<String>)>,
+}
+
+impl Tally {
+    pub const fn new() -> Tally {
+        Tally {
+            inner: Mutex::new((0, Vec::new())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Vec<String>)> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Notes one undeclared element (`name`) or attribute (`@name`).
+    pub fn note(&self, prefix: &str, name: &str) {
+        let mut t = self.lock();
+        t.0 += 1;
+        let known =
+            t.1.iter()
+                .any(|n| n.len() == prefix.len() + name.len() && n.starts_with(prefix) && n.ends_with(name));
+        if !known && t.1.len() < MAX_UNDECLARED_NAMES {
+            t.1.push(format!("{prefix}{name}"));
+        }
+    }
+
+    /// How many elements and attributes were dropped or refused.
+    pub fn count(&self) -> u64 {
+        self.lock().0
+    }
+
+    /// The distinct names noted (at most [`MAX_UNDECLARED_NAMES`]).
+    pub fn names(&self) -> Vec<String> {
+        self.lock().1.clone()
+    }
+
+    /// Forgets everything (before the same response is converted again another way).
+    pub fn reset(&self) {
+        *self.lock() = (0, Vec::new());
+    }
+}
+
+/// A policy and the tally it reports to: what one section of a response (Body, Header blocks,
+/// Fault detail) does with undeclared data.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate<'a> {
+    policy: Undeclared,
+    tally: Option<&'a Tally>,
+}
+
+impl<'a> Gate<'a> {
+    /// Everything passes, uncounted (a section that never reaches the client, or a route that
+    /// keeps undeclared data).
+    pub const KEEP: Gate<'static> = Gate {
+        policy: Undeclared::Keep,
+        tally: None,
+    };
+
+    pub fn new(policy: Undeclared, tally: &'a Tally) -> Gate<'a> {
+        Gate {
+            policy,
+            tally: Some(tally),
+        }
+    }
+
+    /// Whether undeclared data passes this gate as it is.
+    pub fn keeps(&self) -> bool {
+        self.policy == Undeclared::Keep
+    }
+
+    /// Judges one undeclared element (`prefix` "") or attribute (`prefix` "@"): `Ok(false)` drops
+    /// it, an error refuses the response.
+    pub fn judge(&self, prefix: &str, name: &str) -> Result<bool, GatewayError> {
+        if self.policy == Undeclared::Keep {
+            return Ok(true);
+        }
+        if let Some(t) = self.tally {
+            t.note(prefix, name);
+        }
+        match self.policy {
+            Undeclared::Reject => Err(GatewayError::UpstreamUndeclared),
+            _ => Ok(false),
+        }
+    }
+}
+
 /// Decides the JSON shape of each element: by path hints, or by the compiled WSDL schema.
 pub trait Shaper {
     /// Per-element context.
@@ -86,6 +206,20 @@ pub trait Shaper {
     /// Applies `xsi:type="ns:local"` to the element just entered; `true` keeps it as `@xsi:type`.
     fn retype(&mut self, _ctx: &mut Self::Ctx, _ns: Option<&[u8]>, _local: &str) -> bool {
         false
+    }
+    /// Whether the element just entered may leave (`false`: its whole subtree is skipped); an
+    /// error refuses the response. May turn `ctx` into what the element converts as when kept.
+    fn admit(&mut self, _ctx: &mut Self::Ctx, _local: &str) -> Result<bool, GatewayError> {
+        Ok(true)
+    }
+    /// Whether an attribute (namespace, local name) of the element may leave, like [`Shaper::admit`].
+    fn admit_attribute(
+        &mut self,
+        _ctx: &Self::Ctx,
+        _ns: Option<&[u8]>,
+        _local: &str,
+    ) -> Result<bool, GatewayError> {
+        Ok(true)
     }
     /// Leaves the element (after its value was built).
     fn leave(&mut self, _ctx: &Self::Ctx) {}
@@ -199,8 +333,8 @@ pub trait Sink {
     fn start(&mut self, ns: Option<&[u8]>, local: &str) -> Result<(), GatewayError>;
     /// Applies `xsi:type` to the open element.
     fn retype(&mut self, ns: Option<&[u8]>, local: &str);
-    /// Adds an attribute (by local name) to the open element.
-    fn attribute(&mut self, local: &str, value: &str) -> Result<(), GatewayError>;
+    /// Adds an attribute (namespace, local name) to the open element.
+    fn attribute(&mut self, ns: Option<&[u8]>, local: &str, value: &str) -> Result<(), GatewayError>;
     /// Marks the open element `xsi:nil="true"`.
     fn nil(&mut self);
     /// Appends character data to the open element.
@@ -229,6 +363,8 @@ pub struct Converter<'a, S: Shaper> {
     shaper: S,
     limits: &'a XmlLimits,
     stack: Vec<Frame<S::Ctx>>,
+    /// Depth inside an element the shaper did not admit (0: not in one): its events are ignored.
+    skip: usize,
 }
 
 impl<'a, S: Shaper> Converter<'a, S> {
@@ -246,12 +382,13 @@ impl<'a, S: Shaper> Converter<'a, S> {
             shaper,
             limits,
             stack: vec![root],
+            skip: 0,
         }
     }
 
     /// The converted children of the root (e.g. of `soap:Body`).
     pub fn into_map(mut self) -> Result<Map<String, Value>, GatewayError> {
-        if self.stack.len() != 1 {
+        if self.stack.len() != 1 || self.skip > 0 {
             return Err(unbalanced());
         }
         Ok(self.stack.pop().and_then(|f| f.obj).unwrap_or_default())
@@ -297,12 +434,21 @@ impl<S: Shaper> Sink for Converter<'_, S> {
     type Output = Value;
 
     fn start(&mut self, ns: Option<&[u8]>, local: &str) -> Result<(), GatewayError> {
+        if self.skip > 0 {
+            self.skip += 1;
+            return Ok(());
+        }
         let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
         parent.children += 1;
         if parent.children > self.limits.max_children {
             return Err(limit("UPSTREAM_XML_CHILDREN", "too many child elements"));
         }
-        let ctx = self.shaper.enter(parent.ctx.as_ref(), ns, local);
+        let mut ctx = self.shaper.enter(parent.ctx.as_ref(), ns, local);
+        if !self.shaper.admit(&mut ctx, local)? {
+            self.shaper.leave(&ctx);
+            self.skip = 1;
+            return Ok(());
+        }
         self.stack.push(Frame {
             key: local.to_string(),
             ctx: Some(ctx),
@@ -315,6 +461,9 @@ impl<S: Shaper> Sink for Converter<'_, S> {
     }
 
     fn retype(&mut self, ns: Option<&[u8]>, local: &str) {
+        if self.skip > 0 {
+            return;
+        }
         if let Some(Frame {
             ctx: Some(c), obj, ..
         }) = self.stack.last_mut()
@@ -326,10 +475,18 @@ impl<S: Shaper> Sink for Converter<'_, S> {
         }
     }
 
-    fn attribute(&mut self, local: &str, value: &str) -> Result<(), GatewayError> {
+    fn attribute(&mut self, ns: Option<&[u8]>, local: &str, value: &str) -> Result<(), GatewayError> {
+        if self.skip > 0 {
+            return Ok(());
+        }
         let Some(f) = self.stack.last_mut() else {
             return Ok(());
         };
+        if let Some(c) = f.ctx.as_ref() {
+            if !self.shaper.admit_attribute(c, ns, local)? {
+                return Ok(());
+            }
+        }
         let ty = f.ctx.as_ref().and_then(|c| self.shaper.attribute_type(c, local));
         let value = typed(value.to_string(), ty).ok_or_else(|| type_error(&format!("@{local}"), ty))?;
         f.obj
@@ -339,12 +496,18 @@ impl<S: Shaper> Sink for Converter<'_, S> {
     }
 
     fn nil(&mut self) {
+        if self.skip > 0 {
+            return;
+        }
         if let Some(f) = self.stack.last_mut() {
             f.nil = true;
         }
     }
 
     fn text(&mut self, s: &str) -> Result<(), GatewayError> {
+        if self.skip > 0 {
+            return Ok(());
+        }
         let f = self.stack.last_mut().ok_or_else(unbalanced)?;
         if f.text.len() + s.len() > self.limits.max_text {
             return Err(limit("UPSTREAM_XML_TEXT", "a text node is too large"));
@@ -354,6 +517,10 @@ impl<S: Shaper> Sink for Converter<'_, S> {
     }
 
     fn end(&mut self) -> Result<(), GatewayError> {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return Ok(());
+        }
         if self.stack.len() < 2 {
             return Err(unbalanced());
         }

@@ -424,6 +424,12 @@ fn attributes<C: Sink>(
     mut conv: Option<&mut C>,
     limits: &XmlLimits,
 ) -> Result<(), GatewayError> {
+    // `xsi:type` names the type that declares (and types) the other attributes: it applies before
+    // them, wherever it is written.
+    let retyped = match conv.as_deref_mut() {
+        Some(c) if e.attributes_raw().contains("type") => xsi_type(reader, e, c),
+        _ => false,
+    };
     let (mut count, mut decls) = (0usize, 0usize);
     for a in e.attributes() {
         let a = a.map_err(|_| syntax("a malformed or repeated attribute"))?;
@@ -454,16 +460,33 @@ fn attributes<C: Sink>(
         match ns {
             ResolveResult::Bound(n) if n.0 == NS_XSI => match local {
                 "nil" if matches!(value.trim(), "true" | "1") => conv.nil(),
-                "type" => {
+                "type" if !retyped => {
                     let (tns, tlocal) = reader.resolver().resolve_element(QName(value.trim()));
                     conv.retype(ns_of(&tns), tlocal.into_inner());
                 }
                 _ => {}
             },
-            _ => conv.attribute(local, &value)?,
+            _ => conv.attribute(ns_of(&ns), local, &value)?,
         }
     }
     Ok(())
+}
+
+/// Applies the element's `xsi:type`, if it has one (`true`); the attribute loop checks it.
+fn xsi_type<C: Sink>(reader: &NsReader<&[u8]>, e: &BytesStart<'_>, conv: &mut C) -> bool {
+    for a in e.attributes().flatten() {
+        let (ns, local) = reader.resolver().resolve_attribute(a.key);
+        if !matches!(ns, ResolveResult::Bound(n) if n.0 == NS_XSI) || local.into_inner() != "type" {
+            continue;
+        }
+        let Ok(value) = a.normalized_value(quick_xml::XmlVersion::Implicit1_0) else {
+            return false;
+        };
+        let (tns, tlocal) = reader.resolver().resolve_element(QName(value.trim()));
+        conv.retype(ns_of(&tns), tlocal.into_inner());
+        return true;
+    }
+    false
 }
 
 /// Resolves `&lt;`-style and `&#..;` references; anything else is a custom entity and refused.

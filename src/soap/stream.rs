@@ -73,6 +73,9 @@ pub struct JsonWriter<'a, S: Shaper> {
     spans: Vec<(usize, usize)>,
     stack: Vec<Frame<S::Ctx>>,
     gave_up: bool,
+    /// Depth inside an element the shaper did not admit (0: not in one): its events are ignored,
+    /// nothing of it is kept, so it streams by like any other.
+    skip: usize,
 }
 
 impl<'a, S: Shaper> JsonWriter<'a, S> {
@@ -92,6 +95,7 @@ impl<'a, S: Shaper> JsonWriter<'a, S> {
             spans: Vec::new(),
             stack: vec![root],
             gave_up: false,
+            skip: 0,
         }
     }
 
@@ -193,12 +197,22 @@ impl<S: Shaper> Sink for JsonWriter<'_, S> {
         if self.gave_up {
             return Ok(());
         }
+        if self.skip > 0 {
+            self.skip += 1;
+            return Ok(());
+        }
         let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
         parent.children += 1;
         if parent.children > self.limits.max_children {
             return Err(limit("UPSTREAM_XML_CHILDREN", "too many child elements"));
         }
-        let ctx = self.shaper.enter(parent.ctx.as_ref(), ns, local);
+        let mut ctx = self.shaper.enter(parent.ctx.as_ref(), ns, local);
+        if !self.shaper.admit(&mut ctx, local)? {
+            self.shaper.leave(&ctx);
+            self.skip = 1;
+            return Ok(());
+        }
+        let parent = self.stack.last_mut().ok_or_else(unbalanced)?;
         let repeat = parent
             .last
             .filter(|&i| self.spans.get(i).and_then(|&(a, b)| self.names.get(a..b)) == Some(local));
@@ -234,7 +248,7 @@ impl<S: Shaper> Sink for JsonWriter<'_, S> {
     }
 
     fn retype(&mut self, ns: Option<&[u8]>, local: &str) {
-        if self.gave_up {
+        if self.gave_up || self.skip > 0 {
             return;
         }
         let Some(Frame { ctx: Some(c), .. }) = self.stack.last_mut() else {
@@ -245,12 +259,17 @@ impl<S: Shaper> Sink for JsonWriter<'_, S> {
         }
     }
 
-    fn attribute(&mut self, local: &str, value: &str) -> Result<(), GatewayError> {
-        if self.gave_up {
+    fn attribute(&mut self, ns: Option<&[u8]>, local: &str, value: &str) -> Result<(), GatewayError> {
+        if self.gave_up || self.skip > 0 {
             return Ok(());
         }
         let ty = match self.stack.last() {
-            Some(Frame { ctx: Some(c), .. }) => self.shaper.attribute_type(c, local),
+            Some(Frame { ctx: Some(c), .. }) => {
+                if !self.shaper.admit_attribute(c, ns, local)? {
+                    return Ok(());
+                }
+                self.shaper.attribute_type(c, local)
+            }
             _ => None,
         };
         if self.new_key("@", local).is_some() && write_typed(&mut self.out, value, ty).is_none() {
@@ -260,13 +279,16 @@ impl<S: Shaper> Sink for JsonWriter<'_, S> {
     }
 
     fn nil(&mut self) {
+        if self.skip > 0 {
+            return;
+        }
         if let Some(f) = self.stack.last_mut() {
             f.nil = true;
         }
     }
 
     fn text(&mut self, s: &str) -> Result<(), GatewayError> {
-        if self.gave_up {
+        if self.gave_up || self.skip > 0 {
             return Ok(());
         }
         let f = self.stack.last().ok_or_else(unbalanced)?;
@@ -279,6 +301,10 @@ impl<S: Shaper> Sink for JsonWriter<'_, S> {
 
     fn end(&mut self) -> Result<(), GatewayError> {
         if self.gave_up {
+            return Ok(());
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
             return Ok(());
         }
         if self.stack.len() < 2 {
@@ -311,7 +337,7 @@ impl<S: Shaper> Sink for JsonWriter<'_, S> {
         if self.gave_up {
             return Ok(None);
         }
-        if self.stack.len() != 1 {
+        if self.stack.len() != 1 || self.skip > 0 {
             return Err(unbalanced());
         }
         let root = self.stack.pop().ok_or_else(unbalanced)?;

@@ -248,7 +248,20 @@ pub enum Particle {
         namespace: String,
         min: u32,
         max: MaxOccurs,
+        /// `processContents` (default `strict`).
+        process: ProcessContents,
     },
+}
+
+/// `processContents` of a wildcard: how much of what it admits the schema must declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessContents {
+    /// Only elements with a global declaration.
+    Strict,
+    /// Declared elements are checked, others admitted.
+    Lax,
+    /// Anything, unchecked.
+    Skip,
 }
 
 /// One possible child element of a complex type, flattened out of its particles.

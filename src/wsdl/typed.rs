@@ -5,14 +5,24 @@
 //! when its parent is present); simple types map to JSON by [`Builtin::json_kind`]; `xsi:type`
 //! selects the derived type and is kept as `"@xsi:type": "<local name>"` (naming a base of the
 //! declared type keeps the declared one); a substitution group member takes its own declaration;
-//! items of a SOAP-ENC array are always arrays; elements the schema does not know (inside
-//! `xs:any`, or undeclared) follow the schema-less convention.
+//! items of a SOAP-ENC array are always arrays; content the schema leaves open (`xs:any` with
+//! `processContents="lax"` or `"skip"`, `anyType`) follows the schema-less convention.
+//!
+//! Only declared data leaves (README "Only declared data leaves"): an element or attribute the
+//! schema does not declare where it appears is judged by the section's [`Gate`] (dropped with its
+//! whole subtree, kept as untyped content, or the response refused). Declared are: the children
+//! and attributes of the element's type, or of the derived type `xsi:type` names; substitution
+//! group members; what a wildcard admits (`lax`/`skip`: anything; `strict`: elements with a global
+//! declaration); attributes in the SOAP envelope and encoding namespaces (`encodingStyle`,
+//! `arrayType`, ...); `xsi:type` and `xsi:nil`, which the parser applies itself.
 
 use super::model::{
-    Builtin, ElementDecl, ElementId, FaultDecl, JsonKind, Part, PartKind, QName, Schema, TypeRef,
+    Builtin, ComplexType, Content, ElementDecl, ElementId, FaultDecl, JsonKind, Part, PartKind, Particle,
+    ProcessContents, QName, Schema, TypeRef,
 };
 use super::ns;
-use crate::soap::convert::{ScalarType, Shaper};
+use crate::error::GatewayError;
+use crate::soap::convert::{Gate, ScalarType, Shaper};
 
 /// Where conversion starts: the output message of an operation.
 #[derive(Debug, Clone, Copy)]
@@ -30,8 +40,11 @@ pub enum Root<'a> {
 /// Per-element context.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TypedCtx {
-    /// Not described by the schema: the convention applies below it.
+    /// Content the schema leaves open (a lax or skip wildcard, `anyType`, the parts of a Fault
+    /// other than its detail): kept, the convention applies below it.
     Unknown,
+    /// Not declared where it appears: judged by the [`Gate`] (kept as `Unknown` when it keeps).
+    Undeclared,
     /// The RPC wrapper: children are parts.
     RpcWrapper,
     /// A declared element of this type.
@@ -54,11 +67,13 @@ pub enum TypedCtx {
 pub struct SchemaShaper<'a> {
     schema: &'a Schema,
     root: Root<'a>,
+    gate: Gate<'a>,
 }
 
 impl<'a> SchemaShaper<'a> {
-    pub fn new(schema: &'a Schema, root: Root<'a>) -> SchemaShaper<'a> {
-        SchemaShaper { schema, root }
+    /// Shapes by `schema` from `root`; `gate` judges what the schema does not declare.
+    pub fn new(schema: &'a Schema, root: Root<'a>, gate: Gate<'a>) -> SchemaShaper<'a> {
+        SchemaShaper { schema, root, gate }
     }
 
     fn top(&self, local: &str) -> TypedCtx {
@@ -68,7 +83,7 @@ impl<'a> SchemaShaper<'a> {
                     ty: d.ty,
                     many: false,
                 },
-                _ => TypedCtx::Unknown,
+                _ => TypedCtx::Undeclared,
             },
             Root::Rpc(_) => TypedCtx::RpcWrapper,
             Root::Headers(parts) => parts
@@ -78,7 +93,7 @@ impl<'a> SchemaShaper<'a> {
                     PartKind::Type(_) => None,
                 })
                 .find(|d| d.name.local == local)
-                .map_or(TypedCtx::Unknown, |d| TypedCtx::Known {
+                .map_or(TypedCtx::Undeclared, |d| TypedCtx::Known {
                     ty: d.ty,
                     many: false,
                 }),
@@ -96,7 +111,7 @@ impl<'a> SchemaShaper<'a> {
             .iter()
             .filter_map(|f| self.schema.elements.get(f.element?))
             .find(|d| d.name.local == local)
-            .map_or(TypedCtx::Unknown, |d| TypedCtx::Known {
+            .map_or(TypedCtx::Undeclared, |d| TypedCtx::Known {
                 ty: d.ty,
                 many: false,
             })
@@ -113,29 +128,62 @@ impl<'a> SchemaShaper<'a> {
                     ty: d.ty,
                     many: false,
                 },
-                None => TypedCtx::Unknown,
+                None => TypedCtx::Undeclared,
             },
-            None => TypedCtx::Unknown,
+            None => TypedCtx::Undeclared,
         }
     }
 
     fn child(&self, ty: TypeRef, local: &str) -> TypedCtx {
         let Some(ct) = self.schema.complex(ty) else {
-            return TypedCtx::Unknown;
+            // anyType holds any content; a simple type holds none.
+            return match ty {
+                TypeRef::Builtin(Builtin::AnyType) => TypedCtx::Unknown,
+                _ => TypedCtx::Undeclared,
+            };
         };
         if let Some(item) = ct.soapenc_array_of {
             return TypedCtx::Known { ty: item, many: true };
         }
         // The index also lists substitution group members, under their head's position.
-        let Some(c) = ct.child_index.get(local).and_then(|i| ct.children.get(*i)) else {
-            return TypedCtx::Unknown;
+        let declared = ct.child_index.get(local).and_then(|i| ct.children.get(*i));
+        let Some(c) = declared else {
+            return self.wildcard(ct, local);
         };
         match self.declaration(c.element, local) {
             Some(d) => TypedCtx::Known {
                 ty: d.ty,
                 many: c.many,
             },
-            None => TypedCtx::Unknown,
+            None => TypedCtx::Undeclared,
+        }
+    }
+
+    /// A child the type's own particles do not name: what its wildcard (if any) admits.
+    fn wildcard(&self, ct: &ComplexType, local: &str) -> TypedCtx {
+        if !ct.open {
+            return TypedCtx::Undeclared;
+        }
+        let mut most = None;
+        if let Content::Elements(p) = &ct.content {
+            most_open(p, &mut most);
+        }
+        // Open without a wildcard particle: soapenc:Array / soapenc:Struct, any content.
+        match most.unwrap_or(ProcessContents::Lax) {
+            ProcessContents::Lax | ProcessContents::Skip => TypedCtx::Unknown,
+            // Strict: only an element the schema declares globally (the parser resolves names
+            // below the Body's first level by local name only, so the local name decides).
+            ProcessContents::Strict => self
+                .schema
+                .global_elements
+                .iter()
+                .filter(|(q, _)| q.local == local)
+                .min_by(|a, b| a.0.cmp(b.0))
+                .and_then(|(_, id)| self.schema.elements.get(*id))
+                .map_or(TypedCtx::Undeclared, |d| TypedCtx::Known {
+                    ty: d.ty,
+                    many: false,
+                }),
         }
     }
 
@@ -160,7 +208,7 @@ impl<'a> SchemaShaper<'a> {
     /// Content the schema does not describe: undeclared, `anyType` or a simple type.
     fn has_no_content_model(&self, ctx: &TypedCtx) -> bool {
         match ctx {
-            TypedCtx::Unknown => true,
+            TypedCtx::Unknown | TypedCtx::Undeclared => true,
             TypedCtx::Known { ty, .. } => self.schema.complex(*ty).is_none(),
             TypedCtx::RpcWrapper | TypedCtx::EncArray { .. } | TypedCtx::Fault | TypedCtx::FaultDetail => {
                 false
@@ -178,6 +226,35 @@ impl<'a> SchemaShaper<'a> {
             _ => false,
         }
     }
+}
+
+/// The most open `processContents` of the wildcards in a content model (`skip` > `lax` > `strict`).
+fn most_open(p: &Particle, most: &mut Option<ProcessContents>) {
+    match p {
+        Particle::Any { process, .. } => {
+            let rank = |p: ProcessContents| match p {
+                ProcessContents::Strict => 0,
+                ProcessContents::Lax => 1,
+                ProcessContents::Skip => 2,
+            };
+            if most.is_none_or(|m| rank(*process) > rank(m)) {
+                *most = Some(*process);
+            }
+        }
+        Particle::Sequence { items, .. } | Particle::Choice { items, .. } | Particle::All { items, .. } => {
+            for i in items {
+                most_open(i, most);
+            }
+        }
+        Particle::Element(_) => {}
+    }
+}
+
+/// Attributes of the SOAP envelope and encoding namespaces (`encodingStyle`, `mustUnderstand`,
+/// `arrayType`, `offset`, ...): SOAP's own schemas declare them.
+fn is_protocol_namespace(ns: &[u8]) -> bool {
+    let ns = std::str::from_utf8(ns).unwrap_or("");
+    ns::is_soap_enc(ns) || ns == crate::soap::NS_SOAP11 || ns == crate::soap::NS_SOAP12
 }
 
 fn scalar_of(b: Builtin) -> Option<ScalarType> {
@@ -202,11 +279,46 @@ impl Shaper for SchemaShaper<'_> {
                 ty: TypeRef::Builtin(Builtin::AnyType),
                 many: true,
             },
-            Some(TypedCtx::Unknown) => TypedCtx::Unknown,
+            Some(TypedCtx::Unknown | TypedCtx::Undeclared) => TypedCtx::Unknown,
             Some(TypedCtx::Fault) if matches!(local, "detail" | "Detail") => TypedCtx::FaultDetail,
             Some(TypedCtx::Fault) => TypedCtx::Unknown,
             Some(TypedCtx::FaultDetail) => self.fault_element(local),
         }
+    }
+
+    fn admit(&mut self, ctx: &mut TypedCtx, local: &str) -> Result<bool, GatewayError> {
+        if *ctx != TypedCtx::Undeclared {
+            return Ok(true);
+        }
+        let keep = self.gate.judge("", local)?;
+        if keep {
+            *ctx = TypedCtx::Unknown;
+        }
+        Ok(keep)
+    }
+
+    fn admit_attribute(
+        &mut self,
+        ctx: &TypedCtx,
+        ns: Option<&[u8]>,
+        local: &str,
+    ) -> Result<bool, GatewayError> {
+        if ns.is_some_and(is_protocol_namespace) || self.gate.keeps() {
+            return Ok(true);
+        }
+        let declared = match ctx {
+            TypedCtx::Known { ty, .. } => match self.schema.complex(*ty) {
+                Some(ct) => ct.any_attribute || ct.attributes.iter().any(|a| a.name.local == local),
+                // anyType admits any attribute; a simple type none.
+                None => *ty == TypeRef::Builtin(Builtin::AnyType),
+            },
+            TypedCtx::Unknown | TypedCtx::EncArray { .. } | TypedCtx::Fault => true,
+            TypedCtx::Undeclared | TypedCtx::RpcWrapper | TypedCtx::FaultDetail => false,
+        };
+        if declared {
+            return Ok(true);
+        }
+        self.gate.judge("@", local)
     }
 
     fn retype(&mut self, ctx: &mut TypedCtx, ns: Option<&[u8]>, local: &str) -> bool {
@@ -215,6 +327,16 @@ impl Shaper for SchemaShaper<'_> {
         match (ctx, found) {
             // A base of the declared type (e.g. `soapenc:Array` on an `ArrayOfInt`) adds nothing.
             (TypedCtx::Known { ty, .. }, Some(t)) => {
+                // A complex type that does not derive from the declared complex type would
+                // declare children the declared type never has: it is not taken (unless the
+                // gate keeps undeclared data anyway).
+                let unrelated = self.schema.complex(*ty).is_some()
+                    && self.schema.complex(t).is_some()
+                    && !self.is_base_of(*ty, t)
+                    && !self.is_base_of(t, *ty);
+                if unrelated && !self.gate.keeps() {
+                    return false;
+                }
                 if !self.is_base_of(t, *ty) {
                     *ty = t;
                 }
@@ -288,3 +410,7 @@ fn is_soapenc_array(ns: &str, local: &str) -> bool {
 #[cfg(test)]
 #[path = "typed_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "undeclared_tests.rs"]
+mod undeclared_tests;

@@ -1,7 +1,8 @@
 //! Unit tests of the schema-aware [`SchemaShaper`](super::SchemaShaper): derived types, substitution
 //! groups, SOAP-ENC arrays, RPC parts and nil / empty / absent, through the pipeline's `parse_typed`.
 
-use crate::mapping::schema::{parse_typed, stream_typed, Bound};
+use crate::mapping::schema::{parse_typed, stream_typed, Bound, Gates};
+use crate::soap::convert::{Tally, Undeclared};
 use crate::soap::parse::{Outcome, XmlLimits};
 use crate::wsdl::load_files;
 use crate::wsdl::model::Wsdl;
@@ -45,8 +46,10 @@ fn convert(w: &Wsdl, body: &str) -> Value {
     let op = w.operation("Op", None).expect("operation Op");
     let xml = format!("{ENV}{body}</s:Body></s:Envelope>");
     let bound = Bound { wsdl: w, op };
-    let r = parse_typed(xml.as_bytes(), &XmlLimits::default(), bound);
-    let text = stream_typed(xml.as_bytes(), &XmlLimits::default(), bound);
+    let tally = Tally::default();
+    let gates = Gates::all(Undeclared::Drop, &tally);
+    let r = parse_typed(xml.as_bytes(), &XmlLimits::default(), bound, gates);
+    let text = stream_typed(xml.as_bytes(), &XmlLimits::default(), bound, gates);
     crate::soap::stream::check_against_tree(&r, &text);
     match r.expect("parses").outcome {
         Outcome::Payload(v) => v,

@@ -443,3 +443,409 @@ fn crc32(data: &[u8]) -> u32 {
         table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
     })
 }
+
+// Only declared data leaves (docs/threat-model.md group L) ----------------------------------------
+
+const LEAKS_NS: &str = "urn:leaks";
+
+/// A gateway whose route `get` (GET /customers/{id}) is bound to tests/fixtures/wsdl/leaks.wsdl's
+/// GetCustomer, with `extra` YAML under the route (response:, faults:).
+fn leaks_gateway(fake: &crate::common::fake_soap::FakeHandle, extra: &str) -> TestGateway {
+    let wsdl = std::fs::read_to_string(crate::common::fixture("wsdl/leaks.wsdl")).expect("fixture");
+    let extra: String = extra.lines().map(|l| format!("    {l}\n")).collect();
+    let mapping = format!(
+        "service: customers\nwsdl: wsdl/leaks.wsdl\nbackend:\n  urls: [{}]\nroutes:\n  - id: get\n    method: GET\n    path: /customers/{{id}}\n    operation: GetCustomer\n{extra}",
+        fake.url("/customers")
+    );
+    TestGateway::builder()
+        .file("wsdl/leaks.wsdl", &wsdl)
+        .mapping("customers", &mapping)
+        .start()
+}
+
+/// A GetCustomerResponse with declared data (name, phone, @id) and undeclared data (ssn,
+/// passwordHash, a stack trace in debug, @ssnHint).
+fn hostile_customer() -> Reply {
+    Reply::soap11(&format!(
+        "<t:GetCustomerResponse xmlns:t=\"{LEAKS_NS}\"><t:customer id=\"7\" ssnHint=\"6789\"><t:name>Ann</t:name>\
+         <t:ssn>123-45-6789</t:ssn><t:phone>555</t:phone><t:debug><t:trace>at com.example.Db.query(Db.java:42)</t:trace>\
+         </t:debug></t:customer><t:passwordHash>$2b$12$hash</t:passwordHash></t:GetCustomerResponse>"
+    ))
+}
+
+const SECRETS: [&str; 4] = ["123-45-6789", "6789", "Db.java", "$2b$12$hash"];
+
+fn assert_no_secret(r: &Resp) {
+    let text = String::from_utf8_lossy(&r.body);
+    for s in SECRETS {
+        assert!(!text.contains(s), "{s} leaked: {text}");
+    }
+}
+
+/// `soapgate_response_undeclared_total` of a route (0 when absent).
+fn undeclared_total(gw: &TestGateway, route: &str) -> u64 {
+    let line = format!("soapgate_response_undeclared_total{{route=\"{route}\"}} ");
+    gw.gw
+        .metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix(line.as_str()).and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+#[actix_rt::test]
+async fn l1_undeclared_ssn_is_dropped() {
+    let fake = FakeSoap::new().otherwise(hostile_customer()).start();
+    let gw = leaks_gateway(&fake, "");
+    let r = gw.get("/customers/7").await;
+    assert_json(
+        &r,
+        json!({"customer": [{"@id": 7, "name": "Ann", "phone": ["555"]}]}),
+    );
+    assert_no_secret(&r);
+    assert_eq!(undeclared_total(&gw, "get"), 4);
+    // Counted per response: a second one adds its own.
+    let r = gw.get("/customers/7").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(undeclared_total(&gw, "get"), 8);
+}
+
+#[actix_rt::test]
+async fn l2_select_works_over_the_filtered_data() {
+    let fake = FakeSoap::new().otherwise(hostile_customer()).start();
+    let gw = leaks_gateway(&fake, "response:\n  select: $.customer[0]");
+    let r = gw.get("/customers/7").await;
+    assert_json(&r, json!({"@id": 7, "name": "Ann", "phone": ["555"]}));
+    assert_no_secret(&r);
+    // A select naming undeclared data finds nothing: it was never there.
+    let fake = FakeSoap::new().otherwise(hostile_customer()).start();
+    let gw = leaks_gateway(&fake, "response:\n  select: $.customer[0].ssn");
+    let r = gw.get("/customers/7").await;
+    assert_problem(
+        &r,
+        502,
+        "UPSTREAM_SHAPE",
+        "The backend response does not have the expected shape: nothing at $.customer[0].ssn.",
+        "/customers/7",
+    );
+    assert_no_secret(&r);
+}
+
+#[actix_rt::test]
+async fn l3_undeclared_keep_passes_undeclared_data_uncounted() {
+    let fake = FakeSoap::new().otherwise(hostile_customer()).start();
+    let gw = leaks_gateway(&fake, "response:\n  undeclared: keep");
+    let r = gw.get("/customers/7").await;
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["customer"][0]["ssn"], json!("123-45-6789"));
+    assert_eq!(v["passwordHash"], json!("$2b$12$hash"));
+    assert_eq!(undeclared_total(&gw, "get"), 0);
+}
+
+#[actix_rt::test]
+async fn l4_undeclared_reject_is_502_upstream_undeclared() {
+    let fake = FakeSoap::new().otherwise(hostile_customer()).start();
+    let gw = leaks_gateway(&fake, "response:\n  undeclared: reject");
+    let r = gw.get("/customers/7").await;
+    assert_problem(
+        &r,
+        502,
+        "UPSTREAM_UNDECLARED",
+        "The backend response holds data the route does not declare.",
+        "/customers/7",
+    );
+    assert_no_secret(&r);
+    assert!(!String::from_utf8_lossy(&r.body).contains("ssn"));
+    assert_eq!(undeclared_total(&gw, "get"), 1);
+}
+
+#[actix_rt::test]
+async fn l5_undeclared_attribute_is_dropped_and_nil_stays_null() {
+    let reply = Reply::soap11(&format!(
+        "<t:GetCustomerResponse xmlns:t=\"{LEAKS_NS}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+         <t:customer id=\"1\" token=\"s3cr3t\"><t:name>Bo</t:name><t:balance xsi:nil=\"true\" internal=\"x\"/>\
+         </t:customer></t:GetCustomerResponse>"
+    ));
+    let fake = FakeSoap::new().otherwise(reply).start();
+    let gw = leaks_gateway(&fake, "");
+    let r = gw.get("/customers/1").await;
+    assert_json(
+        &r,
+        json!({"customer": [{"@id": 1, "name": "Bo", "balance": null, "phone": []}]}),
+    );
+    assert!(!String::from_utf8_lossy(&r.body).contains("s3cr3t"));
+    assert_eq!(undeclared_total(&gw, "get"), 2);
+}
+
+#[actix_rt::test]
+async fn l6_undeclared_header_blocks_are_dropped_when_the_header_is_answered() {
+    let doc = format!(
+        "<soap:Envelope xmlns:soap=\"{SOAP11_NS}\" xmlns:t=\"{LEAKS_NS}\"><soap:Header>\
+         <t:Session><t:id>s-1</t:id><t:signingKey>k-123</t:signingKey></t:Session>\
+         <w:Security xmlns:w=\"urn:wsse\"><w:Password>hunter2</w:Password></w:Security></soap:Header>\
+         <soap:Body><t:GetCustomerResponse><t:customer><t:name>Cy</t:name></t:customer></t:GetCustomerResponse>\
+         </soap:Body></soap:Envelope>"
+    );
+    let fake = FakeSoap::new().otherwise(xml(doc.clone())).start();
+    let gw = leaks_gateway(&fake, "response:\n  include_header: true");
+    let r = gw.get("/customers/1").await;
+    assert_json(
+        &r,
+        json!({"header": {"Session": {"id": "s-1"}}, "body": {"customer": [{"name": "Cy", "phone": []}]}}),
+    );
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(!text.contains("hunter2") && !text.contains("k-123"), "{text}");
+    assert_eq!(undeclared_total(&gw, "get"), 2);
+    // Without include_header the Header never leaves, so nothing of it is counted.
+    let fake = FakeSoap::new().otherwise(xml(doc)).start();
+    let gw = leaks_gateway(&fake, "");
+    let r = gw.get("/customers/1").await;
+    assert_json(&r, json!({"customer": [{"name": "Cy", "phone": []}]}));
+    assert_eq!(undeclared_total(&gw, "get"), 0);
+}
+
+#[actix_rt::test]
+async fn l7_exposed_fault_detail_keeps_only_the_declared_fault() {
+    let detail = format!(
+        "<t:NotFound xmlns:t=\"{LEAKS_NS}\"><t:key>42</t:key><t:sql>SELECT * FROM customers</t:sql></t:NotFound>\
+         <ns1:hostname xmlns:ns1=\"http://xml.apache.org/axis/\">db-7.internal</ns1:hostname>\
+         <t:stackTrace xmlns:t=\"{LEAKS_NS}\">java.lang.IllegalStateException at Db.java:42</t:stackTrace>"
+    );
+    let reply = Reply::fault11_detail("Client.NotFound", "no such customer", Some(&detail));
+    let rules = "faults:\n  - when: { detail: NotFound }\n    status: 404\n    code: CUSTOMER_NOT_FOUND\n    expose_detail: true";
+    let fake = FakeSoap::new().otherwise(reply.clone()).start();
+    let gw = leaks_gateway(&fake, rules);
+    let r = gw.get("/customers/42").await;
+    assert_eq!(r.status, 404, "{}", String::from_utf8_lossy(&r.body));
+    let body = r.json();
+    assert_eq!(body["code"], json!("CUSTOMER_NOT_FOUND"));
+    assert_eq!(body["fault_detail"], json!({"NotFound": {"key": "42"}}));
+    let text = String::from_utf8_lossy(&r.body);
+    for s in ["SELECT", "db-7", "Db.java"] {
+        assert!(!text.contains(s), "{s} leaked: {text}");
+    }
+    assert_eq!(undeclared_total(&gw, "get"), 3);
+    // A route whose rules never expose the detail counts nothing (it never leaves).
+    let fake = FakeSoap::new().otherwise(reply).start();
+    let gw = leaks_gateway(&fake, "");
+    let r = gw.get("/customers/42").await;
+    assert_eq!(r.json()["code"], json!("UPSTREAM_CLIENT_FAULT"));
+    assert_eq!(undeclared_total(&gw, "get"), 0);
+}
+
+#[actix_rt::test]
+async fn l8_xs_any_keeps_lax_and_skip_content_and_strict_only_when_declared() {
+    let reply = Reply::soap11(&format!(
+        "<t:GetCustomerResponse xmlns:t=\"{LEAKS_NS}\"><t:customer><t:name>Di</t:name></t:customer>\
+         <t:lax><t:anything><t:deep>x</t:deep></t:anything></t:lax><t:skip><t:whatever>y</t:whatever></t:skip>\
+         <t:strict><t:note><t:text>hi</t:text><t:stars>5</t:stars></t:note><t:rogue>r</t:rogue></t:strict>\
+         </t:GetCustomerResponse>"
+    ));
+    let fake = FakeSoap::new().otherwise(reply).start();
+    let gw = leaks_gateway(&fake, "");
+    let r = gw.get("/customers/1").await;
+    assert_json(
+        &r,
+        json!({"customer": [{"name": "Di", "phone": []}], "lax": {"anything": {"deep": "x"}},
+               "skip": {"whatever": "y"}, "strict": {"note": {"text": "hi", "stars": 5}}}),
+    );
+    assert_eq!(undeclared_total(&gw, "get"), 1);
+}
+
+#[actix_rt::test]
+async fn l9_xsi_type_derived_type_elements_are_kept() {
+    let reply = Reply::soap11(&format!(
+        "<t:GetCustomerResponse xmlns:t=\"{LEAKS_NS}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
+         <t:customer since=\"2020\" xsi:type=\"t:VipCustomer\"><t:name>Vi</t:name><t:tier>gold</t:tier></t:customer>\
+         <t:customer><t:name>Wu</t:name><t:tier>gold</t:tier></t:customer></t:GetCustomerResponse>"
+    ));
+    let fake = FakeSoap::new().otherwise(reply).start();
+    let gw = leaks_gateway(&fake, "");
+    let r = gw.get("/customers/1").await;
+    assert_json(
+        &r,
+        json!({"customer": [
+            {"@xsi:type": "VipCustomer", "@since": 2020, "name": "Vi", "tier": "gold", "phone": []},
+            {"name": "Wu", "phone": []}
+        ]}),
+    );
+    assert_eq!(undeclared_total(&gw, "get"), 1);
+}
+
+/// A customer followed by 10,000 distinct undeclared elements (in two parents, within the
+/// per-parent child limit).
+fn ten_thousand_names() -> Reply {
+    let mut inner = format!("<t:GetCustomerResponse xmlns:t=\"{LEAKS_NS}\"><t:customer><t:name>Ed</t:name>");
+    for i in 0..5_000 {
+        inner.push_str(&format!("<t:a{i}>v{i}</t:a{i}>"));
+    }
+    inner.push_str("</t:customer>");
+    for i in 0..5_000 {
+        inner.push_str(&format!("<t:b{i}>w{i}</t:b{i}>"));
+    }
+    inner.push_str("</t:GetCustomerResponse>");
+    Reply::soap11(&inner)
+}
+
+#[actix_rt::test]
+async fn l10_ten_thousand_distinct_undeclared_names_are_dropped_and_counted() {
+    let fake = FakeSoap::new().otherwise(ten_thousand_names()).start();
+    let gw = leaks_gateway(&fake, "");
+    let r = gw.get("/customers/1").await;
+    assert_json(&r, json!({"customer": [{"name": "Ed", "phone": []}]}));
+    assert_eq!(undeclared_total(&gw, "get"), 10_000);
+    // One metric line per route, never per name.
+    let m = gw.gw.metrics.render();
+    let lines = m
+        .lines()
+        .filter(|l| l.starts_with("soapgate_response_undeclared_total{"))
+        .count();
+    assert_eq!(lines, 1, "{m}");
+}
+
+#[actix_rt::test]
+async fn l10_undeclared_names_are_logged_boundedly_once_per_route_and_minute_never_values() {
+    use crate::common::process::Soapgate;
+    use std::time::Duration;
+    let fake = FakeSoap::new().otherwise(ten_thousand_names()).start();
+    let wsdl = std::fs::read_to_string(crate::common::fixture("wsdl/leaks.wsdl")).expect("fixture");
+    let mapping = format!(
+        "service: customers\nwsdl: wsdl/leaks.wsdl\nbackend:\n  urls: [{}]\nroutes:\n  - id: get\n    method: GET\n    path: /customers/{{id}}\n    operation: GetCustomer\n",
+        fake.url("/customers")
+    );
+    let cfg = TestGateway::builder()
+        .file("wsdl/leaks.wsdl", &wsdl)
+        .mapping("customers", &mapping);
+    let (dir, _) = cfg.write();
+    std::fs::write(
+        dir.path().join("soapgate.yaml"),
+        "listen: 127.0.0.1:0\nworkers: 1\nlogging: { format: json, level: info }\n",
+    )
+    .expect("config");
+    let mut p = Soapgate::start(&["serve", "--config", "soapgate.yaml"], dir.path());
+    let ready = p
+        .wait_line(Duration::from_secs(20), |l| l.contains("soapgate listening"))
+        .unwrap_or_else(|| panic!("no listening line; saw {:?}", p.seen));
+    let v: Value = serde_json::from_str(&ready).expect("JSON line");
+    let addr = v["listen"]
+        .as_str()
+        .expect("listen")
+        .trim_matches(['[', ']'])
+        .to_string();
+    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    for _ in 0..2 {
+        let res = client
+            .get(format!("http://{addr}/customers/1"))
+            .send()
+            .await
+            .expect("gateway answers");
+        assert_eq!(res.status().as_u16(), 200);
+        // The access line comes after the request's undeclared data was counted and logged.
+        p.wait_line(Duration::from_secs(10), |l| l.contains("soapgate::access"))
+            .expect("an access line");
+    }
+    let logged: Vec<&String> = p
+        .seen
+        .iter()
+        .filter(|l| l.contains("soapgate::response"))
+        .collect();
+    assert_eq!(logged.len(), 1, "one line per route and minute: {logged:?}");
+    let v: Value = serde_json::from_str(logged[0]).expect("JSON line");
+    let fields = if v["fields"].is_object() { &v["fields"] } else { &v };
+    assert_eq!(fields["route"], json!("get"));
+    assert_eq!(fields["count"], json!(10_000));
+    let names: Vec<&str> = fields["names"].as_str().expect("names").split(' ').collect();
+    assert_eq!(names.len(), 32, "{names:?}");
+    assert_eq!(names[..3], ["a0", "a1", "a2"]);
+    assert!(logged[0].len() < 2_000, "the line is bounded: {}", logged[0]);
+    assert!(
+        p.seen.iter().all(|l| !l.contains("v1234") && !l.contains("w42<")),
+        "a value reached the log"
+    );
+}
+
+#[actix_rt::test]
+async fn l11_response_allow_lists_what_leaves_a_route_without_wsdl() {
+    let body = r#"<m:GetCustomerResponse xmlns:m="urn:test"><customer id="7"><name>Ann</name><ssn>123-45-6789</ssn>
+        <phones><phone><number>1</number><pin>0000</pin></phone><phone><number>2</number></phone></phones>
+        </customer><passwordHash>$2b$12$hash</passwordHash></m:GetCustomerResponse>"#;
+    let allow = "response:\n  allow: [customer.name, 'customer.phones.phone[*].number']";
+    let r = exchange(allow, Reply::soap11(body)).await;
+    assert_json(
+        &r,
+        json!({"customer": {"name": "Ann", "phones": {"phone": [{"number": "1"}, {"number": "2"}]}}}),
+    );
+    assert_no_secret(&r);
+    assert!(!String::from_utf8_lossy(&r.body).contains("0000"));
+    // With reject, anything outside the list refuses the response.
+    let r = exchange(&format!("{allow}\n  undeclared: reject"), Reply::soap11(body)).await;
+    assert_problem(
+        &r,
+        502,
+        "UPSTREAM_UNDECLARED",
+        "The backend response holds data the route does not declare.",
+        "/op",
+    );
+    // `select` then picks from the allowed data.
+    let r = exchange(
+        &format!("{allow}\n  select: $.customer.phones.phone[*].number"),
+        Reply::soap11(body),
+    )
+    .await;
+    assert_json(&r, json!(["1", "2"]));
+    // Without a WSDL and without allow, everything leaves as before.
+    let r = exchange("", Reply::soap11(body)).await;
+    assert_eq!(r.json()["passwordHash"], json!("$2b$12$hash"));
+}
+
+#[actix_rt::test]
+async fn l11_malformed_or_misplaced_allow_and_undeclared_are_config_errors() {
+    let cases = [
+        (
+            "response:\n  allow: ['customer..name']",
+            "routes[0].response.allow[0]",
+        ),
+        (
+            "response:\n  allow: ['customer.phone[0]']",
+            "routes[0].response.allow[0]",
+        ),
+        ("response:\n  undeclared: reject", "routes[0].response.undeclared"),
+        (
+            "response:\n  undeclared: sometimes\n  allow: [a]",
+            "routes[0].response.undeclared",
+        ),
+        (
+            "response:\n  undeclared: keep\n  allow: [a]",
+            "routes[0].response.undeclared",
+        ),
+    ];
+    for (yaml, key) in cases {
+        let errors = TestGateway::builder()
+            .route("http://127.0.0.1:1/s", &format!("{ROUTE}\n{yaml}"), TEMPLATE)
+            .load()
+            .expect_err("refused");
+        assert!(
+            errors.iter().any(|e| format!("{e:?}").contains(key)),
+            "{yaml}: {errors:#?}"
+        );
+    }
+    // allow belongs to routes without a WSDL.
+    let fake = FakeSoap::new().start();
+    let wsdl = std::fs::read_to_string(crate::common::fixture("wsdl/leaks.wsdl")).expect("fixture");
+    let mapping = format!(
+        "service: customers\nwsdl: wsdl/leaks.wsdl\nbackend:\n  urls: [{}]\nroutes:\n  - id: get\n    method: GET\n    path: /c/{{id}}\n    operation: GetCustomer\n    response: {{ allow: [customer.name] }}\n",
+        fake.url("/c")
+    );
+    let errors = TestGateway::builder()
+        .file("wsdl/leaks.wsdl", &wsdl)
+        .mapping("customers", &mapping)
+        .load()
+        .expect_err("refused");
+    assert!(
+        errors
+            .iter()
+            .any(|e| format!("{e:?}").contains("routes[0].response.allow")),
+        "{errors:#?}"
+    );
+}

@@ -265,3 +265,62 @@ async fn spyne_imported_from_its_served_wsdl_serves_typed_json_validates_and_map
         handle.stop(false).await;
     }
 }
+
+/// spyne's served WSDL with `quantity` taken out of Item: spyne still sends `<quantity>`, which the
+/// gateway's copy of the contract no longer declares (a backend ahead of the contract).
+async fn wsdl_without_quantity(url: &str) -> String {
+    let mut res = awc::Client::default()
+        .get(format!("{url}?wsdl"))
+        .send()
+        .await
+        .expect("spyne serves its WSDL");
+    let text = String::from_utf8(res.body().await.expect("WSDL").to_vec()).expect("UTF-8");
+    let quantity = r#"<xs:element name="quantity" type="xs:integer" minOccurs="0" nillable="true"/>"#;
+    assert!(text.contains(quantity), "spyne's WSDL changed: {text}");
+    text.replace(quantity, "")
+}
+
+#[actix_rt::test]
+async fn l1_spyne_sends_an_element_the_contract_does_not_declare_and_only_declared_data_leaves() {
+    let Some(s) = spyne() else { return };
+    for (version, path) in [("1.1", "/soap11"), ("1.2", "/soap12")] {
+        let wsdl = wsdl_without_quantity(&s.url(path)).await;
+        let route = |id: &str, undeclared: &str| {
+            format!(
+                "  - id: {id}\n    method: POST\n    path: /{id}\n    operation: GetItem\n    response: {{ undeclared: {undeclared} }}\n"
+            )
+        };
+        let mapping = format!(
+            "service: inventory\nwsdl: wsdl/inventory.wsdl\nbackend:\n  urls: [{}]\n  soap_version: \"{version}\"\nroutes:\n{}{}",
+            s.url(path),
+            route("drop", "drop"),
+            route("reject", "reject"),
+        );
+        let gw = TestGateway::builder()
+            .file("wsdl/inventory.wsdl", &wsdl)
+            .mapping("inventory", &mapping)
+            .start();
+        let r = gw.post_json("/drop", r#"{"sku": "A-001"}"#).await;
+        assert_eq!(r.status, 200, "{version}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.json(),
+            json!({"GetItemResult": {"sku": "A-001", "name": "Widget", "price": "9.99", "active": true,
+                   "updated": "2024-01-15T10:30:00+00:00", "tags": {"string": ["blue", "small"]}}}),
+            "{version}"
+        );
+        let r = gw.post_json("/reject", r#"{"sku": "A-001"}"#).await;
+        assert_problem(
+            &r,
+            502,
+            "UPSTREAM_UNDECLARED",
+            "The backend response holds data the route does not declare.",
+            "/reject",
+        );
+        let metrics = gw.gw.metrics.render();
+        assert!(
+            metrics.contains("soapgate_response_undeclared_total{route=\"drop\"} 1")
+                && metrics.contains("soapgate_response_undeclared_total{route=\"reject\"} 1"),
+            "{metrics}"
+        );
+    }
+}

@@ -4,7 +4,8 @@
 use super::{empty_complex, show, Compiler};
 use crate::wsdl::loader::xml::{attr, bool_attr, xsd_children};
 use crate::wsdl::model::{
-    Child, ComplexType, Content, Derivation, ElementDecl, MaxOccurs, Particle, QName, TypeId, TypeRef,
+    Child, ComplexType, Content, Derivation, ElementDecl, MaxOccurs, Particle, ProcessContents, QName,
+    TypeId, TypeRef,
 };
 use crate::wsdl::ns;
 use roxmltree::Node;
@@ -164,7 +165,17 @@ impl<'a, 'i> Compiler<'a, 'i> {
             "group" => self.group_ref(unit, node, min, max),
             "any" => {
                 let namespace = attr(node, "namespace").unwrap_or("##any").to_string();
-                Some(Particle::Any { namespace, min, max })
+                let process = match attr(node, "processContents") {
+                    Some("lax") => ProcessContents::Lax,
+                    Some("skip") => ProcessContents::Skip,
+                    _ => ProcessContents::Strict,
+                };
+                Some(Particle::Any {
+                    namespace,
+                    min,
+                    max,
+                    process,
+                })
             }
             "annotation" => None,
             other => {
