@@ -10,6 +10,10 @@ use std::cmp::Ordering;
 /// 400,000 characters of zeros). Far beyond any `xs:decimal` implementation's precision.
 pub const MAX_PLAIN_DIGITS: usize = 1000;
 
+/// Exponents are clamped to this magnitude when read (numerals are at most a few thousand
+/// characters, so coefficient lengths never come near it).
+const EXPONENT_BOUND: i64 = 1 << 40;
+
 /// A finite decimal: `(-1)^negative × coefficient × 10^exponent`, the coefficient without leading or
 /// trailing zeros (empty for zero).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +56,11 @@ impl Decimal {
             None => 0i64,
             Some(e) => parse_exponent(e)?,
         };
+        // Far beyond MAX_PLAIN_DIGITS either way, and far from i64's ends: every later sum and
+        // negation stays exact.
+        exponent = exponent.clamp(-EXPONENT_BOUND, EXPONENT_BOUND);
         let mut coefficient: Vec<u8> = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
-        exponent = exponent.saturating_sub(frac.len() as i64);
+        exponent -= frac.len() as i64;
         let lead = coefficient.iter().take_while(|d| **d == 0).count();
         coefficient.drain(..lead);
         while coefficient.last() == Some(&0) {
@@ -207,8 +214,10 @@ impl Decimal {
         if d.exponent < -places {
             // Drop the digits beyond `places`, rounding on the first dropped one.
             let drop = (-places - d.exponent) as usize;
-            let keep = d.coefficient.len().saturating_sub(drop);
-            let round_up = d.coefficient.get(keep).is_some_and(|x| *x >= 5);
+            let len = d.coefficient.len();
+            // The first dropped digit; beyond the coefficient it is one of the implicit leading zeros.
+            let round_up = drop <= len && d.coefficient.get(len - drop).is_some_and(|x| *x >= 5);
+            let keep = len.saturating_sub(drop);
             d.coefficient.truncate(keep);
             d.exponent = -places;
             if round_up {
@@ -301,6 +310,22 @@ mod tests {
         assert_eq!(int("1e-1"), Err(Unfit::Fraction));
         assert_eq!(int("1e400000"), Err(Unfit::TooLong));
         assert_eq!(int("1e99999999999999999999999"), Err(Unfit::TooLong));
+        for extreme in [
+            "1e-99999999999999999999999",
+            "0.5e-9223372036854775808",
+            "9e9223372036854775807",
+        ] {
+            let d = Decimal::parse(extreme).expect("numeral");
+            assert_eq!(d.to_plain(), Err(Unfit::TooLong), "{extreme}");
+            let _ = d.to_fixed(18);
+            let _ = d.cmp_i128(i128::MAX);
+        }
+        assert_eq!(
+            Decimal::parse("1e-99999999999999999999999")
+                .expect("n")
+                .to_fixed(2),
+            Ok("0.00".into())
+        );
         assert!(Decimal::parse("1e").is_none());
         assert!(Decimal::parse(".").is_none());
         assert!(Decimal::parse("0x10").is_none());
@@ -331,6 +356,11 @@ mod tests {
         assert_eq!(f("12345678901234567890.1", 0), "12345678901234567890");
         assert_eq!(f("3", 3), "3.000");
         assert_eq!(f("1e-7", 2), "0.00");
+        assert_eq!(f("0.0006", 2), "0.00");
+        assert_eq!(f("0.006", 2), "0.01");
+        assert_eq!(f("-0.0006", 2), "0.00");
+        assert_eq!(f("0.0051", 2), "0.01");
+        assert_eq!(f("0.0049", 2), "0.00");
     }
 
     /// Random digit strings in many shapes: the plain form read back is the same number, and

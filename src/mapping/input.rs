@@ -143,9 +143,13 @@ fn same_value(a: &Value, b: &Value) -> bool {
     false
 }
 
-/// A JSON pointer to a top-level member (RFC 6901 escaping).
+/// A JSON pointer to a top-level member (RFC 6901 escaping); a name of a client's choosing is
+/// shown to at most 64 characters in the problem.
 fn pointer(name: &str) -> String {
-    format!("/{}", name.replace('~', "~0").replace('/', "~1"))
+    const SHOWN: usize = 64;
+    let shown: String = name.chars().take(SHOWN).collect();
+    let more = if shown.len() < name.len() { "…" } else { "" };
+    format!("/{}{more}", shown.replace('~', "~0").replace('/', "~1"))
 }
 
 #[cfg(test)]
@@ -194,6 +198,14 @@ mod tests {
         assert_eq!(conflict(r), ("/a".into(), "query", "query"));
         let r = untyped(&json!({"a/b": {"x": 1}}), &Map::new(), &q(&[("a/b", "1")]));
         assert_eq!(conflict(r), ("/a~1b".into(), "body", "query"));
+    }
+
+    #[test]
+    fn a_long_name_is_shown_shortened() {
+        let long = "n".repeat(5000);
+        let r = untyped(&Value::Null, &Map::new(), &q(&[(&long, "1"), (&long, "2")]));
+        let (pointer, _, _) = conflict(r);
+        assert_eq!(pointer, format!("/{}…", "n".repeat(64)));
     }
 
     #[test]
