@@ -211,14 +211,19 @@ pub async fn call(
     let mut open_for: Option<Duration> = None;
     for i in spec.rotation() {
         let url = spec.urls[i].as_str();
-        let breaker = spec.breakers.get(i);
-        if let Some(Allow::No(wait)) = breaker.map(|b| b.allow(Instant::now())) {
-            open_for = Some(open_for.map_or(wait, |w| w.min(wait)));
-            continue;
-        }
-        let judge = |ok: bool| {
-            if let Some(b) = breaker {
-                b.record(ok, url, Instant::now());
+        // The ticket reports the exchange's outcome; dropped unreported (this future cancelled),
+        // it counts as nothing and frees the probe slot if it held it.
+        let mut ticket = match spec.breakers.get(i).map(|b| b.allow(Instant::now())) {
+            Some(Allow::No(wait)) => {
+                open_for = Some(open_for.map_or(wait, |w| w.min(wait)));
+                continue;
+            }
+            Some(Allow::Yes(t) | Allow::Probe(t)) => Some(t),
+            None => None,
+        };
+        let mut judge = |ok: bool| {
+            if let Some(t) = ticket.take() {
+                t.record(ok, url, Instant::now());
             }
         };
         failed = Failed::Connect;

@@ -85,13 +85,57 @@ impl BreakerSpec {
 }
 
 /// What the breaker allows now.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Allow {
-    Yes,
-    /// Half-open: this request is the probe.
-    Probe,
+#[derive(Debug)]
+pub enum Allow<'a> {
+    /// Closed (or off): send, and report the outcome through the ticket.
+    Yes(Ticket<'a>),
+    /// Half-open: this request is the probe; its ticket decides the circuit.
+    Probe(Ticket<'a>),
     /// Open: skip this URL; it may be tried again after this long.
     No(Duration),
+}
+
+/// One admitted exchange. Its outcome counts only if reported through [`Ticket::record`], and
+/// only for the circuit state it was admitted under: a ticket from before the circuit opened (or
+/// before it closed again) is stale and ignored. A ticket dropped unreported (the request was
+/// cancelled: its client went away) counts as nothing; if it was the probe, the probe slot is
+/// released so that the next request probes (threat model B1, B2).
+#[derive(Debug)]
+pub struct Ticket<'a> {
+    breaker: &'a Breaker,
+    /// The circuit generation at admission (bumped whenever the circuit opens or closes).
+    generation: u64,
+    /// Set for the probe: the probe's own number.
+    probe: Option<u64>,
+    done: bool,
+}
+
+impl Ticket<'_> {
+    /// Whether this exchange is the half-open probe.
+    pub fn is_probe(&self) -> bool {
+        self.probe.is_some()
+    }
+
+    /// Reports the exchange's outcome.
+    pub fn record(mut self, ok: bool, url: &str, now: Instant) {
+        self.done = true;
+        self.breaker.record(self.generation, self.probe, ok, url, now);
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Some(id) = self.probe {
+            let mut s = self.breaker.lock();
+            if s.probing == Some(id) {
+                s.probing = None;
+                tracing::info!("circuit probe cancelled before its outcome; the next request probes");
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -100,7 +144,10 @@ struct State {
     total: u32,
     failures: u32,
     open_until: Option<Instant>,
-    probing: bool,
+    /// The probe in flight, by number.
+    probing: Option<u64>,
+    generation: u64,
+    probes: u64,
 }
 
 /// The breaker of one backend URL (shared by every worker).
@@ -119,40 +166,64 @@ impl Breaker {
                 total: 0,
                 failures: 0,
                 open_until: None,
-                probing: false,
+                probing: None,
+                generation: 0,
+                probes: 0,
             }),
         }
     }
 
-    pub fn allow(&self, now: Instant) -> Allow {
-        if !self.spec.enabled {
-            return Allow::Yes;
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ticket(&self, generation: u64, probe: Option<u64>) -> Ticket<'_> {
+        Ticket {
+            breaker: self,
+            generation,
+            probe,
+            done: false,
         }
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+    }
+
+    pub fn allow(&self, now: Instant) -> Allow<'_> {
+        if !self.spec.enabled {
+            return Allow::Yes(self.ticket(0, None));
+        }
+        let mut s = self.lock();
         match s.open_until {
-            None => Allow::Yes,
+            None => Allow::Yes(self.ticket(s.generation, None)),
             Some(until) if now < until => Allow::No(until - now),
-            Some(_) if s.probing => Allow::No(Duration::from_secs(1)),
+            Some(_) if s.probing.is_some() => Allow::No(Duration::from_secs(1)),
             Some(_) => {
-                s.probing = true;
-                Allow::Probe
+                s.probes = s.probes.wrapping_add(1);
+                let id = s.probes;
+                s.probing = Some(id);
+                Allow::Probe(self.ticket(s.generation, Some(id)))
             }
         }
     }
 
-    /// Records the outcome of an exchange that `allow` let through.
-    pub fn record(&self, ok: bool, url: &str, now: Instant) {
+    fn record(&self, generation: u64, probe: Option<u64>, ok: bool, url: &str, now: Instant) {
         if !self.spec.enabled {
             return;
         }
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if s.probing {
-            s.probing = false;
+        let mut s = self.lock();
+        if generation != s.generation {
+            // Admitted under another circuit state: says nothing about this one.
+            return;
+        }
+        if let Some(id) = probe {
+            if s.probing != Some(id) {
+                return;
+            }
+            s.probing = None;
             if ok {
                 s.open_until = None;
                 s.total = 0;
                 s.failures = 0;
                 s.window_start = now;
+                s.generation = s.generation.wrapping_add(1);
                 tracing::info!(backend = url, "circuit closed: the probe succeeded");
             } else {
                 s.open_until = Some(now + self.spec.open_for);
@@ -176,6 +247,7 @@ impl Breaker {
             && f64::from(s.failures) >= self.spec.failure_ratio * f64::from(s.total)
         {
             s.open_until = Some(now + self.spec.open_for);
+            s.generation = s.generation.wrapping_add(1);
             tracing::warn!(
                 backend = url,
                 failures = s.failures,
@@ -200,37 +272,120 @@ mod tests {
         }
     }
 
+    fn pass(b: &Breaker, t: Instant) -> Ticket<'_> {
+        match b.allow(t) {
+            Allow::Yes(t) => t,
+            other => panic!("expected Yes, got {other:?}"),
+        }
+    }
+
+    fn probe(b: &Breaker, t: Instant) -> Ticket<'_> {
+        match b.allow(t) {
+            Allow::Probe(t) => t,
+            other => panic!("expected Probe, got {other:?}"),
+        }
+    }
+
+    fn refused(b: &Breaker, t: Instant) -> Option<Duration> {
+        match b.allow(t) {
+            Allow::No(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Opens the breaker of `spec()` at `t` with four failures.
+    fn open(b: &Breaker, t: Instant) {
+        for _ in 0..4 {
+            pass(b, t).record(false, "u", t);
+        }
+        assert!(refused(b, t).is_some());
+    }
+
     #[test]
     fn opens_at_the_ratio_probes_after_open_for_and_closes_on_success() {
         let b = Breaker::new(spec());
         let t = Instant::now();
         for ok in [true, false, true] {
-            assert_eq!(b.allow(t), Allow::Yes);
-            b.record(ok, "u", t);
+            pass(&b, t).record(ok, "u", t);
         }
+        // Below min_requests the ratio is not judged.
+        let last = pass(&b, t);
+        last.record(false, "u", t);
         assert_eq!(
-            b.allow(t),
-            Allow::Yes,
-            "below min_requests the ratio is not judged"
-        );
-        b.record(false, "u", t);
-        assert_eq!(
-            b.allow(t + Duration::from_secs(1)),
-            Allow::No(Duration::from_secs(4))
+            refused(&b, t + Duration::from_secs(1)),
+            Some(Duration::from_secs(4))
         );
         let later = t + Duration::from_secs(5);
-        assert_eq!(b.allow(later), Allow::Probe);
+        let p = probe(&b, later);
+        assert!(p.is_probe());
         assert_eq!(
-            b.allow(later),
-            Allow::No(Duration::from_secs(1)),
+            refused(&b, later),
+            Some(Duration::from_secs(1)),
             "one probe at a time"
         );
-        b.record(false, "u", later);
-        assert!(matches!(b.allow(later), Allow::No(_)), "a failed probe re-opens");
+        p.record(false, "u", later);
+        assert!(refused(&b, later).is_some(), "a failed probe re-opens");
         let again = later + Duration::from_secs(5);
-        assert_eq!(b.allow(again), Allow::Probe);
-        b.record(true, "u", again);
-        assert_eq!(b.allow(again), Allow::Yes);
+        probe(&b, again).record(true, "u", again);
+        pass(&b, again);
+    }
+
+    #[test]
+    fn b1_a_dropped_probe_frees_the_slot_for_the_next_request() {
+        let b = Breaker::new(spec());
+        let t = Instant::now();
+        open(&b, t);
+        let later = t + Duration::from_secs(5);
+        let p = probe(&b, later);
+        drop(p); // the client went away: the request future was dropped
+        let p = probe(&b, later);
+        p.record(true, "u", later);
+        pass(&b, later);
+    }
+
+    #[test]
+    fn b2_only_the_probe_decides_a_half_open_circuit() {
+        let b = Breaker::new(spec());
+        let t = Instant::now();
+        // Admitted while closed, finishing after the circuit opened: stale either way.
+        let early_ok = pass(&b, t);
+        let early_bad = pass(&b, t);
+        open(&b, t);
+        let later = t + Duration::from_secs(5);
+        let p = probe(&b, later);
+        early_ok.record(true, "u", later);
+        assert!(
+            refused(&b, later).is_some(),
+            "a stale success does not close the circuit"
+        );
+        p.record(false, "u", later);
+        assert!(refused(&b, later).is_some(), "the probe's failure keeps it open");
+
+        let again = later + Duration::from_secs(5);
+        let p = probe(&b, again);
+        early_bad.record(false, "u", again);
+        p.record(true, "u", again);
+        pass(&b, again).record(true, "u", again);
+        assert!(
+            refused(&b, again).is_none(),
+            "a stale failure does not undo the probe's success"
+        );
+    }
+
+    #[test]
+    fn b2_failures_from_before_a_close_do_not_reopen_it() {
+        let b = Breaker::new(spec());
+        let t = Instant::now();
+        open(&b, t);
+        let later = t + Duration::from_secs(5);
+        let p = probe(&b, later);
+        p.record(true, "u", later);
+        // Four failures now count: they were admitted after the close.
+        let tickets: Vec<_> = (0..4).map(|_| pass(&b, later)).collect();
+        for t2 in tickets {
+            t2.record(false, "u", later);
+        }
+        assert!(refused(&b, later).is_some());
     }
 
     #[test]
@@ -238,11 +393,11 @@ mod tests {
         let b = Breaker::new(spec());
         let t = Instant::now();
         for _ in 0..3 {
-            b.record(false, "u", t);
+            pass(&b, t).record(false, "u", t);
         }
         let later = t + Duration::from_secs(11);
-        b.record(false, "u", later);
-        assert_eq!(b.allow(later), Allow::Yes);
+        pass(&b, later).record(false, "u", later);
+        pass(&b, later);
     }
 
     #[test]
@@ -253,8 +408,8 @@ mod tests {
         });
         let t = Instant::now();
         for _ in 0..10 {
-            b.record(false, "u", t);
+            pass(&b, t).record(false, "u", t);
         }
-        assert_eq!(b.allow(t), Allow::Yes);
+        pass(&b, t);
     }
 }

@@ -384,6 +384,50 @@ async fn b8_repeated_failures_open_the_circuit_then_a_probe_closes_it() {
     assert_eq!(fake.hits(), 6);
 }
 
+/// B1: the probe of a half-open circuit is cancelled (its client resets the connection while the
+/// backend is still answering): the probe slot is freed, so the next request probes and closes the
+/// circuit, instead of every request answering 503 for as long as the process runs.
+#[actix_rt::test]
+async fn b1_a_client_resetting_during_the_probe_does_not_keep_the_circuit_open() {
+    use tokio::io::AsyncWriteExt;
+    let failing = Reply::raw("<html>unavailable</html>")
+        .status(503)
+        .content_type("text/html")
+        .times(4);
+    let slow_probe = Reply::soap11(OK).delay(Duration::from_millis(1500)).times(1);
+    let fake = FakeSoap::new()
+        .on("Op", failing)
+        .on("Op", slow_probe)
+        .otherwise(Reply::soap11(OK))
+        .start();
+    let extra = "  circuit_breaker: { min_requests: 4, failure_ratio: 0.5, window: 30s, open_for: 1s }\n";
+    let gw = gateway(&[&fake.url("/s")], extra);
+    for _ in 0..4 {
+        assert_eq!(gw.get("/op").await.status, 502);
+    }
+    assert_eq!(gw.get("/op").await.status, 503, "the circuit is open");
+    actix_rt::time::sleep(Duration::from_millis(1100)).await;
+
+    let addr = gw.base.trim_start_matches("http://").to_string();
+    let mut client = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    client
+        .write_all(b"GET /op HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        fake.wait_for_hits(5, Duration::from_secs(5)).await,
+        "the probe reached the backend"
+    );
+    client.set_zero_linger().unwrap();
+    drop(client); // RST while the probe waits for the backend
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+
+    // The next request is the probe (the slow reply was used up) and closes the circuit.
+    assert_ok(&gw.get("/op").await);
+    assert_ok(&gw.get("/op").await);
+    assert_eq!(fake.hits(), 7);
+}
+
 #[test]
 fn b8_breaker_settings_are_validated() {
     let route: String = ROUTE.lines().map(|l| format!("    {l}\n")).collect();
