@@ -68,7 +68,9 @@ pub fn parse_json(body: &[u8], policy: &Policy) -> Result<Value, GatewayError> {
     json::parse(body, &policy.json).map_err(GatewayError::from)
 }
 
-/// Runs the route's injection patterns over path, query, headers and the JSON body.
+/// Runs the route's injection patterns over path, query, headers and the JSON body. `path` and
+/// `query` come already decoded by [`crate::target`], the decoder the route's parameters come from,
+/// so what is inspected is what is forwarded.
 pub fn inspect(
     policy: &Policy,
     path: &str,
@@ -80,7 +82,7 @@ pub fn inspect(
         return Ok(());
     };
     if p.covers(Source::Path) {
-        p.check(Source::Path, &percent_decode(path))?;
+        p.check(Source::Path, path)?;
     }
     if p.covers(Source::Query) {
         for (k, v) in query {
@@ -95,31 +97,6 @@ pub fn inspect(
     }
     p.check_json(body)?;
     Ok(())
-}
-
-/// `%XX` decoding (lossy UTF-8); malformed escapes stay as written.
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).copied().and_then(hex),
-            b.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Decodes a `Content-Encoding` (gzip, deflate, identity) within `limit` decoded bytes: a
@@ -273,10 +250,5 @@ mod tests {
         drop(a);
         assert!(f.try_acquire(2).is_some());
         assert_eq!(f.current(), 1);
-    }
-
-    #[test]
-    fn percent_decoding_is_lossy_and_total() {
-        assert_eq!(percent_decode("/a%20b%3Cscript%3E%zz%"), "/a b<script>%zz%");
     }
 }
