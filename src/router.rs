@@ -149,9 +149,9 @@ impl Router {
         Router { routes: kept }
     }
 
-    /// Finds the route for a request, or the error: 400 `BAD_PERCENT_ENCODING` for a malformed
+    /// Finds the route for a request (HEAD finds the GET route), or the error: 400 `BAD_PERCENT_ENCODING` for a malformed
     /// escape anywhere in the path, 404 for a path no template names (also one with an empty or
-    /// dot segment), 405 with the methods that would match.
+    /// dot segment), 405 with the methods that would match (HEAD wherever GET is).
     pub fn find(&self, method: &Method, path: &str) -> Result<Matched, GatewayError> {
         use crate::target::PathError;
         let segments = crate::target::path_segments(path).map_err(|e| match e {
@@ -166,7 +166,9 @@ impl Router {
         let mut allow: Vec<String> = Vec::new();
         for r in &self.routes {
             if let Some(params) = r.path.matches(&segments) {
-                if r.method == method {
+                // HEAD is served by the GET route (RFC 9110 §9.3.2): the same mediation, whose
+                // body the transport does not send.
+                if r.method == method || (method == Method::HEAD && r.method == Method::GET) {
                     return Ok(Matched {
                         route: r.clone(),
                         params,
@@ -174,6 +176,9 @@ impl Router {
                     });
                 }
                 allow.push(r.method.to_string());
+                if r.method == Method::GET {
+                    allow.push(Method::HEAD.to_string());
+                }
             }
         }
         if allow.is_empty() {
@@ -222,6 +227,79 @@ mod tests {
         let p = one.matches(&segs("/items/a%2Forders")).expect("match");
         assert_eq!(p["id"], "a/orders");
         assert!(two.matches(&segs("/items/a%2Forders")).is_none());
+    }
+
+    /// A snapshot with `GET /items/{id}`, `DELETE /items/{id}`, `GET /items/{id}/orders`.
+    fn router() -> (tempfile::TempDir, crate::config::Snapshot) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let route = |id: &str, m: &str, p: &str| {
+            format!("  - {{ id: {id}, method: {m}, path: \"{p}\", operation: Op, public: true, request: {{ template: t.hbs }} }}\n")
+        };
+        let mapping = format!(
+            "service: s\nbackend: {{ urls: [\"http://127.0.0.1:1/x\"] }}\nroutes:\n{}{}{}",
+            route("get", "GET", "/items/{id}"),
+            route("del", "DELETE", "/items/{id}"),
+            route("orders", "GET", "/items/{id}/orders"),
+        );
+        std::fs::create_dir_all(dir.path().join("mappings")).expect("mkdir");
+        std::fs::write(dir.path().join("soapgate.yaml"), "listen: 127.0.0.1:0\n").expect("write");
+        std::fs::write(dir.path().join("mappings/s.yaml"), mapping).expect("write");
+        std::fs::write(dir.path().join("t.hbs"), "<x/>").expect("write");
+        let snap = crate::config::Snapshot::load(&dir.path().join("soapgate.yaml"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        (dir, snap)
+    }
+
+    fn code(r: Result<Matched, GatewayError>) -> String {
+        r.map(|m| m.route.id.clone()).unwrap_or_else(|e| e.code())
+    }
+
+    #[test]
+    fn d4_d5_d6_paths_match_only_the_route_their_raw_segments_name() {
+        let (_dir, snap) = router();
+        let r = &snap.router;
+        assert_eq!(code(r.find(&Method::GET, "/items/7")), "get");
+        assert_eq!(code(r.find(&Method::GET, "/items/7/orders")), "orders");
+        for path in [
+            "/items//orders",
+            "//items///7//",
+            "/items/7/",
+            "/items/./7",
+            "/items/%2e%2e/x",
+            "/items/%2E",
+        ] {
+            assert_eq!(code(r.find(&Method::GET, path)), "NOT_FOUND", "{path}");
+        }
+        let m = r.find(&Method::GET, "/items/a%2Forders").expect("matched");
+        assert_eq!(
+            (m.route.id.as_str(), &m.params["id"]),
+            ("get", &Value::from("a/orders"))
+        );
+        for path in ["/items/1%+9UNION", "/items/%zz", "/items/%4", "/nothing/%ff"] {
+            assert_eq!(code(r.find(&Method::GET, path)), "BAD_PERCENT_ENCODING", "{path}");
+        }
+        // What the injection patterns read is what the parameter holds.
+        let m = r.find(&Method::GET, "/items/1%09UNION").expect("matched");
+        assert_eq!(
+            (m.path.as_str(), &m.params["id"]),
+            ("/items/1\tUNION", &Value::from("1\tUNION"))
+        );
+    }
+
+    #[test]
+    fn d7_head_finds_the_get_route_and_allow_lists_it_with_get() {
+        let (_dir, snap) = router();
+        let r = &snap.router;
+        assert_eq!(code(r.find(&Method::HEAD, "/items/7")), "get");
+        assert_eq!(code(r.find(&Method::HEAD, "/items/7/orders")), "orders");
+        match r.find(&Method::POST, "/items/7") {
+            Err(GatewayError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, ["DELETE", "GET", "HEAD"]),
+            other => panic!("{other:?}"),
+        }
+        match r.find(&Method::PUT, "/items/7/orders") {
+            Err(GatewayError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, ["GET", "HEAD"]),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
