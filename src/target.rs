@@ -1,6 +1,7 @@
 //! The request target (path and query), decoded once, strictly, by the one percent-decoder of the
 //! gateway: routing, injection inspection, path/query parameters, templates and the access-token
-//! check all read what these functions return (docs/threat-model.md group D, README "Routing").
+//! check all read what these functions return (docs/threat-model.md group D, README "Routing: how
+//! the request target is read").
 //!
 //! Rules:
 //! - every `%` starts an escape of exactly two hexadecimal digits (`%+9`, `%zz`, a final `%4` are
