@@ -74,6 +74,12 @@ async fn reload(gw: web::Data<Gateway>) -> HttpResponse {
     }
 }
 
+/// GET, and HEAD with it (RFC 9110 §9.1: actix sends HEAD answers without their body).
+fn get_or_head() -> actix_web::Route {
+    use actix_web::guard;
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 /// Binds the admin listener (one worker): https when `admin_tls` is configured.
 pub fn admin_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec<SocketAddr>)> {
     let tls = gw.admin_tls.clone();
@@ -84,9 +90,9 @@ pub fn admin_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Ve
     let server = crate::listener::listen(builder, "soapgate-admin", listener, tls, move || {
         let app = App::new()
             .app_data(data.clone())
-            .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics))
+            .route("/healthz", get_or_head().to(healthz))
+            .route("/readyz", get_or_head().to(readyz))
+            .route("/metrics", get_or_head().to(metrics))
             .route("/reload", web::post().to(reload));
         crate::listener::Http {
             app: crate::listener::boxed_app(app),

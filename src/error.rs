@@ -35,6 +35,8 @@ pub enum GatewayError {
     Overloaded,
     #[error("the request is malformed: {0}")]
     BadRequest(&'static str),
+    #[error("the request {place} is not valid percent-encoding: {why}")]
+    BadPercentEncoding { place: &'static str, why: &'static str },
     #[error("the request contains a character that XML 1.0 does not allow (U+{0:04X})")]
     XmlInvalidChar(u32),
     #[error(
@@ -152,6 +154,7 @@ impl GatewayError {
             E::RequestTimeout(_) => row(408, "REQUEST_TIMEOUT", "Request body timeout"),
             E::Overloaded => row(503, "OVERLOADED", "Gateway overloaded"),
             E::BadRequest(_) => row(400, "BAD_REQUEST", "Malformed request"),
+            E::BadPercentEncoding { .. } => row(400, "BAD_PERCENT_ENCODING", "Malformed percent-encoding"),
             E::XmlInvalidChar(_) => row(400, "XML_INVALID_CHAR", "Character not allowed in XML"),
             E::RequestEncoding { .. } => {
                 row(400, "REQUEST_ENCODING", "Character not in the backend's encoding")

@@ -22,6 +22,7 @@ pub mod ratelimit; // step 5: named policies, local (governor) or Redis (GCRA sc
 pub mod router; // method + path templates -> route
 pub mod server; // actix transport: middleware, body cap, handler
 pub mod soap; // envelopes and the bounded streaming parser
+pub mod target; // the request target: the one strict percent-decoder, path segments, the query
 pub mod threat; // step 3: JSON limits, injection patterns, body decoding, concurrency caps
 pub mod tls; // rustls: PEM checks, outbound profiles, the listener, failure classes
 pub mod wsdl; // WSDL 1.1 + XSD loading into a compiled model; typed mediation

@@ -111,8 +111,13 @@ pub async fn run(
     out: &crate::outbound::Outbound,
     ex: &mut Exchange,
 ) -> Result<Answer, GatewayError> {
-    // 1. Accept: match the route (the body was read within its limit by the transport).
+    // 1. Accept: decode the target (one strict decoder, src/target.rs: a malformed escape is 400)
+    //    and match the route (the body was read within its limit by the transport).
     let t = Instant::now();
+    let query = crate::target::decode_query(&ex.query).map_err(|e| GatewayError::BadPercentEncoding {
+        place: "query",
+        why: e.why(),
+    })?;
     let matched = snap.router.find(&ex.method, &ex.path)?;
     let route = matched.route.clone();
     ex.route_id = Some(route.id.clone());
@@ -121,8 +126,7 @@ pub async fn run(
     // 3. Threat checks: content type, JSON syntax and structure limits (one non-recursive pass),
     //    injection patterns over path, query, headers and JSON values (THREATS.md J*).
     let body = request_json(ex, &route.threats)?;
-    let query = form_urlencoded(&ex.query);
-    crate::threat::inspect(&route.threats, &ex.path, &query, &ex.headers, &body)?;
+    crate::threat::inspect(&route.threats, &matched.path, &query, &ex.headers, &body)?;
     // 4. Check the route's client-certificate conditions, then authenticate the bearer token and
     //    authorize the route's scopes and claims. A client whose auth-failure budget is spent
     //    gets 429 before its token is looked at.
@@ -250,12 +254,6 @@ fn template_context(
         "ns": route.service.backend.namespace,
         "operation": route.operation,
     }))
-}
-
-/// Decodes `a=1&b=x%20y`, every pair in order (a key repeated with another value is refused when
-/// the input is merged).
-fn form_urlencoded(q: &str) -> Vec<(String, String)> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default()
 }
 
 /// Step 7.

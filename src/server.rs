@@ -8,6 +8,7 @@ use actix_service::ServiceFactoryExt;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse};
 use std::net::SocketAddr;
@@ -94,8 +95,9 @@ async fn transport(
         .cloned()
         .unwrap_or_default();
     let status = res.status().as_u16();
+    // A HEAD answer carries GET's Content-Length but no body.
     let bytes_out = match res.response().body().size() {
-        actix_web::body::BodySize::Sized(n) => n,
+        actix_web::body::BodySize::Sized(n) if method != "HEAD" => n,
         _ => 0,
     };
     let total = started.elapsed().as_micros() as u64;
@@ -350,10 +352,47 @@ impl OpenApiCache {
     }
 }
 
-/// `GET /openapi.json`: the OpenAPI 3.1 document of the routes being served.
-async fn openapi_json(gw: web::Data<Gateway>, cache: web::Data<OpenApiCache>) -> HttpResponse {
+/// `GET /openapi.json` (and HEAD): the OpenAPI 3.1 document of the routes being served.
+fn openapi_json(gw: &Gateway, cache: &OpenApiCache) -> HttpResponse {
     let body = cache.get(&gw.snapshot());
     HttpResponse::Ok().content_type("application/json").body(body)
+}
+
+/// The REST listener's one handler. `/openapi.json` is recognised by the same decoder as the
+/// routes ([`crate::target::path_segments`]), never by a second router: GET and HEAD serve it;
+/// another method is mediated when a configured route serves it, else 405 `Allow: GET, HEAD`.
+async fn entry(
+    req: HttpRequest,
+    payload: web::Payload,
+    gw: web::Data<Gateway>,
+    clients: web::Data<crate::outbound::Outbound>,
+    openapi: web::Data<OpenApiCache>,
+) -> HttpResponse {
+    let builtin = crate::target::path_segments(req.path()).is_ok_and(|s| s == ["openapi.json"]);
+    if builtin {
+        if matches!(*req.method(), Method::GET | Method::HEAD) {
+            return openapi_json(&gw, &openapi);
+        }
+        let snap = gw.snapshot();
+        if let Err(GatewayError::RouteNotFound { .. }) = snap.router.find(req.method(), req.path()) {
+            let e = GatewayError::MethodNotAllowed {
+                method: req.method().to_string(),
+                allow: vec!["GET".into(), "HEAD".into()],
+            };
+            let cid = req
+                .extensions()
+                .get::<CorrelationId>()
+                .map(|c| c.0.clone())
+                .unwrap_or_default();
+            let mut resp = problem_response(&e, req.path(), &cid);
+            resp.extensions_mut().insert(AccessInfo {
+                error: Some((e.code(), e.log_detail())),
+                ..AccessInfo::default()
+            });
+            return resp;
+        }
+    }
+    mediate(req, payload, gw, clients).await
 }
 
 /// Binds the REST listener with the snapshot's settings: https when `tls` is configured.
@@ -381,8 +420,7 @@ pub fn rest_server(gw: Arc<Gateway>, addr: &str) -> std::io::Result<(Server, Vec
             .app_data(clients)
             .app_data(openapi.clone())
             .wrap(from_fn(transport))
-            .route("/openapi.json", web::get().to(openapi_json))
-            .default_service(web::to(mediate));
+            .default_service(web::to(entry));
         let gw = data.clone();
         let expect = actix_service::fn_service(move |req| expect_continue(gw.clone(), req))
             .map_err(|e: actix_web::Error| e.error_response().into());

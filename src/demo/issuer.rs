@@ -254,24 +254,10 @@ fn basic_credentials(header: &str) -> Option<(String, String)> {
     Some((form_decode(id)?, form_decode(secret)?))
 }
 
-/// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).
+/// `application/x-www-form-urlencoded` decoding of one value (`+` is a space), by the gateway's
+/// one strict decoder.
 fn form_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    crate::target::form_decode(s).ok()
 }
 
 /// The scopes granted: the requested ones (each must be known), or all when none are asked for.
@@ -562,6 +548,7 @@ mod tests {
         assert_eq!(form_decode("%4"), None);
         assert_eq!(form_decode("%é1"), None);
         assert_eq!(form_decode("%ff"), None);
+        assert_eq!(form_decode("%+9"), None);
     }
 
     #[actix_web::test]

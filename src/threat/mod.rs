@@ -68,7 +68,9 @@ pub fn parse_json(body: &[u8], policy: &Policy) -> Result<Value, GatewayError> {
     json::parse(body, &policy.json).map_err(GatewayError::from)
 }
 
-/// Runs the route's injection patterns over path, query, headers and the JSON body.
+/// Runs the route's injection patterns over path, query, headers and the JSON body. `path` and
+/// `query` come already decoded by [`crate::target`], the decoder the route's parameters come from,
+/// so what is inspected is what is forwarded.
 pub fn inspect(
     policy: &Policy,
     path: &str,
@@ -80,7 +82,7 @@ pub fn inspect(
         return Ok(());
     };
     if p.covers(Source::Path) {
-        p.check(Source::Path, &percent_decode(path))?;
+        p.check(Source::Path, path)?;
     }
     if p.covers(Source::Query) {
         for (k, v) in query {
@@ -97,33 +99,10 @@ pub fn inspect(
     Ok(())
 }
 
-/// `%XX` decoding (lossy UTF-8); malformed escapes stay as written.
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).copied().and_then(hex),
-            b.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Decodes a `Content-Encoding` (gzip, deflate, identity) within `limit` decoded bytes: a
-/// decompression bomb stops at `limit + 1` bytes. Other encodings are 415.
+/// decompression bomb stops at `limit + 1` bytes. Other encodings are 415. gzip may hold several
+/// members (RFC 1952 §2.2), all decoded in order; any byte after the last member, or after the
+/// zlib stream of `deflate`, is 400 `BODY_ENCODING` (docs/threat-model.md D8).
 pub fn decode_body(
     headers: &HeaderMap,
     raw: bytes::Bytes,
@@ -149,22 +128,32 @@ pub fn decode_body(
             ))
         }
     };
-    let reader: Box<dyn Read + '_> = match coding {
-        "gzip" | "x-gzip" => Box::new(flate2::read::GzDecoder::new(&raw[..])),
-        "deflate" => Box::new(flate2::read::ZlibDecoder::new(&raw[..])),
+    let bad = || GatewayError::BodyEncoding(coding.to_string());
+    // The bufread decoders leave the bytes after the compressed data in `rest`: any left over
+    // is refused (RFC 1952 §2.2 members are all decoded; what is not a member is an error).
+    let mut rest: &[u8] = &raw[..];
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(limit + 1));
+    let budget = limit as u64 + 1;
+    match coding {
+        "gzip" | "x-gzip" => {
+            let mut d = flate2::bufread::MultiGzDecoder::new(&mut rest);
+            d.by_ref().take(budget).read_to_end(&mut out).map_err(|_| bad())?;
+        }
+        "deflate" => {
+            let mut d = flate2::bufread::ZlibDecoder::new(&mut rest);
+            d.by_ref().take(budget).read_to_end(&mut out).map_err(|_| bad())?;
+        }
         _ => {
             return Err(GatewayError::UnsupportedMediaType(
                 "The Content-Encoding is not supported (use gzip or deflate).".into(),
             ))
         }
-    };
-    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(limit + 1));
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|_| GatewayError::BodyEncoding(coding.to_string()))?;
+    }
     if out.len() > limit {
         return Err(GatewayError::PayloadTooLarge { limit });
+    }
+    if !rest.is_empty() {
+        return Err(bad());
     }
     Ok(bytes::Bytes::from(out))
 }
@@ -263,6 +252,60 @@ mod tests {
         assert_eq!(decode_body(&headers("identity"), b.clone(), 10).ok(), Some(b));
     }
 
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).expect("zlib");
+        e.finish().expect("zlib")
+    }
+
+    fn cat(parts: &[&[u8]]) -> bytes::Bytes {
+        bytes::Bytes::from(parts.concat())
+    }
+
+    #[test]
+    fn d8_bytes_after_the_compressed_body_are_refused() {
+        let member = gz(br#"{"a":1}"#);
+        for junk in [
+            &b"X"[..],
+            b"\0\0\0\0",
+            br#"{"admin":true}"#,
+            b"\x1f\x8b",
+            &member[..10],
+        ] {
+            let e = decode_body(&headers("gzip"), cat(&[&member, junk]), 1000).expect_err("junk");
+            assert_eq!(e.code(), "BODY_ENCODING", "{junk:?}");
+        }
+        let z = zlib(br#"{"a":1}"#);
+        for junk in [&b"X"[..], b"\0", &z[..]] {
+            let e = decode_body(&headers("deflate"), cat(&[&z, junk]), 1000).expect_err("junk");
+            assert_eq!(e.code(), "BODY_ENCODING", "{junk:?}");
+        }
+        assert_eq!(
+            decode_body(&headers("deflate"), cat(&[&z]), 1000).ok(),
+            Some(cat(&[br#"{"a":1}"#]))
+        );
+        // An empty body is not gzip data either.
+        let e = decode_body(&headers("gzip"), bytes::Bytes::new(), 1000).expect_err("empty");
+        assert_eq!(e.code(), "BODY_ENCODING");
+    }
+
+    #[test]
+    fn d8_every_gzip_member_is_decoded_within_one_limit() {
+        let (a, b) = (gz(br#"{"a":"#), gz(br#"1}"#));
+        let out = decode_body(&headers("gzip"), cat(&[&a, &b]), 1000).expect("two members");
+        assert_eq!(&out[..], br#"{"a":1}"#);
+        // The limit counts the members together.
+        let (x, y) = (gz(&[b' '; 600]), gz(&[b' '; 600]));
+        let e = decode_body(&headers("gzip"), cat(&[&x, &y]), 1000).expect_err("over");
+        assert_eq!(e.code(), "PAYLOAD_TOO_LARGE");
+        assert_eq!(
+            decode_body(&headers("gzip"), cat(&[&x, &y]), 1200)
+                .map(|b| b.len())
+                .ok(),
+            Some(1200)
+        );
+    }
+
     #[test]
     fn in_flight_caps_and_releases() {
         let f = InFlight::default();
@@ -273,10 +316,5 @@ mod tests {
         drop(a);
         assert!(f.try_acquire(2).is_some());
         assert_eq!(f.current(), 1);
-    }
-
-    #[test]
-    fn percent_decoding_is_lossy_and_total() {
-        assert_eq!(percent_decode("/a%20b%3Cscript%3E%zz%"), "/a b<script>%zz%");
     }
 }

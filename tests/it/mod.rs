@@ -4,6 +4,7 @@ mod auth;
 mod backend;
 mod config;
 mod credentials;
+mod decoding;
 mod demo;
 mod encodings;
 mod envelopes;

@@ -38,7 +38,8 @@ async fn wrong_method_is_405_with_allow() {
         "Method DELETE is not allowed here.",
         "/things/1",
     );
-    assert_eq!(r.header("allow"), Some("GET"));
+    // HEAD is served wherever GET is (docs/threat-model.md D7).
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
     assert_eq!(fake.hits(), 0);
 }
 
