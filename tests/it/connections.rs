@@ -1,0 +1,288 @@
+//! Connections, timers and reload (docs/threat-model.md group C): every request of a keep-alive
+//! connection is read under the configured timeouts, reload applies or refuses each changed
+//! setting, and a request whose client goes away still writes its access line and metric.
+
+use crate::common::fake_soap::{FakeHandle, FakeSoap, Reply};
+use crate::common::gateway::TestGateway;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const OK: &str = "<t:OpResponse xmlns:t=\"urn:test\"><t:ok>yes</t:ok></t:OpResponse>";
+const ROUTE: &str = "id: op\nmethod: POST\npath: /op\noperation: Op\naction: urn:test/Op\npublic: true";
+const TEMPLATE: &str = "<t:Op xmlns:t=\"{{ns}}\"/>";
+/// One complete keep-alive request.
+const REQUEST: &[u8] =
+    b"POST /op HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+
+fn fake() -> FakeHandle {
+    FakeSoap::new().otherwise(Reply::soap11(OK)).start()
+}
+
+fn start(fake: &FakeHandle, config: &str) -> TestGateway {
+    TestGateway::builder()
+        .config(config)
+        .route(&fake.url("/s"), ROUTE, TEMPLATE)
+        .start()
+}
+
+fn addr(gw: &TestGateway) -> String {
+    gw.base.trim_start_matches("http://").to_string()
+}
+
+/// What a raw client read: the text, and whether the server closed within the wait.
+struct Raw {
+    text: String,
+    closed: bool,
+}
+
+impl Raw {
+    /// Statuses of the responses read, in order (1xx included).
+    fn statuses(&self) -> Vec<u16> {
+        self.text
+            .split("HTTP/1.1 ")
+            .skip(1)
+            .filter_map(|s| s.get(..3)?.parse().ok())
+            .collect()
+    }
+}
+
+/// Reads until EOF (or a reset) or `wait` passes.
+async fn read_for(s: &mut TcpStream, wait: Duration) -> Raw {
+    let deadline = Instant::now() + wait;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let mut closed = false;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match tokio::time::timeout(left, s.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => break,
+        }
+    }
+    Raw {
+        text: String::from_utf8_lossy(&buf).into_owned(),
+        closed,
+    }
+}
+
+/// Reads one whole response (head and Content-Length body) within 10 s; the connection stays open.
+async fn read_response(s: &mut TcpStream) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_string)
+                })
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                return text;
+            }
+        }
+        match tokio::time::timeout(left, s.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            other => panic!(
+                "no whole response: {other:?}, read {:?}",
+                String::from_utf8_lossy(&buf)
+            ),
+        }
+    }
+    panic!(
+        "no whole response within 10 s: {:?}",
+        String::from_utf8_lossy(&buf)
+    );
+}
+
+/// A connection that has been answered once (200) and is kept alive.
+async fn answered_once(gw: &TestGateway) -> TcpStream {
+    let mut s = TcpStream::connect(addr(gw)).await.expect("connect");
+    s.write_all(REQUEST).await.expect("write");
+    let first = read_response(&mut s).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    s
+}
+
+/// Asserts the slow request was answered 408 (problem+json or actix's bare 408) or closed, and
+/// that the connection is closed.
+fn assert_cut(r: &Raw, what: &str) {
+    assert!(r.closed, "{what}: connection left open; read {:?}", r.text);
+    let statuses = r.statuses();
+    assert!(
+        statuses.is_empty() || statuses == [408],
+        "{what}: expected 408 or a close, read {:?}",
+        r.text
+    );
+}
+
+/// Keep-alive longer than the request timeout, so a close at the request timeout is the head
+/// timer's, never the keep-alive timer's.
+const TIMERS: &str = "timeouts: { client_request: 1s, keep_alive: 20s, client_body: 1s }";
+
+#[actix_rt::test]
+async fn c1_one_byte_of_a_second_request_then_silence_is_cut_at_the_request_timeout() {
+    let f = fake();
+    let gw = start(&f, TIMERS);
+    let mut s = answered_once(&gw).await;
+    s.write_all(b"P").await.expect("first byte");
+    let sent = Instant::now();
+    let r = read_for(&mut s, Duration::from_secs(5)).await;
+    assert_cut(&r, "one byte of a second request");
+    let at = sent.elapsed();
+    assert!(at >= Duration::from_millis(900), "cut before the timeout: {at:?}");
+    assert_eq!(f.hits(), 1);
+
+    // The same with the first byte already buffered when the first response ends (pipelined).
+    let mut s = TcpStream::connect(addr(&gw)).await.expect("connect");
+    let mut both = REQUEST.to_vec();
+    both.extend_from_slice(b"POST /op HT");
+    s.write_all(&both).await.expect("write");
+    let r = read_for(&mut s, Duration::from_secs(5)).await;
+    assert!(r.closed, "pipelined partial head left open: {:?}", r.text);
+    let statuses = r.statuses();
+    assert!(statuses == [200] || statuses == [200, 408], "{:?}", r.text);
+    assert_eq!(f.hits(), 2);
+
+    // An idle keep-alive connection is left to the keep-alive timer: open after the request timeout.
+    let mut s = answered_once(&gw).await;
+    let r = read_for(&mut s, Duration::from_millis(2500)).await;
+    assert!(
+        !r.closed && r.text.is_empty(),
+        "idle connection cut: {:?}",
+        r.text
+    );
+    s.write_all(REQUEST).await.expect("write");
+    assert!(read_response(&mut s).await.starts_with("HTTP/1.1 200"));
+    assert_eq!(f.hits(), 4);
+}
+
+#[actix_rt::test]
+async fn c2_headers_of_a_second_request_trickled_one_line_per_300ms_are_cut_at_the_request_timeout() {
+    let f = fake();
+    let gw = start(&f, TIMERS);
+    let mut s = answered_once(&gw).await;
+    let started = Instant::now();
+    let mut cut = None;
+    let lines = std::iter::once("POST /op HTTP/1.1\r\n".to_string())
+        .chain(std::iter::once("Host: x\r\n".to_string()))
+        .chain((0..30).map(|i| format!("X-Line-{i}: {i}\r\n")));
+    for line in lines {
+        if s.write_all(line.as_bytes()).await.is_err() {
+            cut = Some((
+                started.elapsed(),
+                Raw {
+                    text: String::new(),
+                    closed: true,
+                },
+            ));
+            break;
+        }
+        let r = read_for(&mut s, Duration::from_millis(300)).await;
+        if r.closed || !r.text.is_empty() {
+            let r = if r.closed {
+                r
+            } else {
+                read_for(&mut s, Duration::from_secs(2)).await
+            };
+            cut = Some((started.elapsed(), r));
+            break;
+        }
+    }
+    let (at, r) = cut.expect("the trickled head was never cut (30 lines, 9 s)");
+    assert_cut(&r, "trickled head");
+    assert!(
+        at >= Duration::from_millis(900) && at < Duration::from_secs(5),
+        "{at:?}"
+    );
+    assert_eq!(f.hits(), 1);
+    // Each request has its own timer: a connection that keeps making quick requests is served.
+    let mut s = answered_once(&gw).await;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        s.write_all(REQUEST).await.expect("write");
+        assert!(read_response(&mut s).await.starts_with("HTTP/1.1 200"));
+    }
+    assert_eq!(f.hits(), 5);
+}
+
+#[actix_rt::test]
+async fn c3_body_of_a_second_request_trickled_is_408_at_the_body_timeout() {
+    let f = fake();
+    let gw = start(&f, TIMERS);
+    let mut s = answered_once(&gw).await;
+    s.write_all(
+        b"POST /op HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{",
+    )
+    .await
+    .expect("head");
+    let started = Instant::now();
+    let mut answer = None;
+    for _ in 0..25 {
+        let _ = s.write_all(b" ").await;
+        let r = read_for(&mut s, Duration::from_millis(200)).await;
+        if r.closed || !r.text.is_empty() {
+            answer = Some(r);
+            break;
+        }
+    }
+    let r = answer.expect("no answer within 5 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.statuses(), [408], "{}", r.text);
+    assert!(r.text.contains("\"code\":\"REQUEST_TIMEOUT\""), "{}", r.text);
+    assert_eq!(f.hits(), 1);
+}
+
+#[actix_rt::test]
+async fn c4_an_unread_chunked_body_trickled_after_the_response_is_cut_at_the_request_timeout() {
+    // `/openapi.json` answers without reading the body; actix then drains a chunked one.
+    let f = fake();
+    let gw = start(&f, TIMERS);
+    let mut s = answered_once(&gw).await;
+    s.write_all(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n")
+        .await
+        .expect("head");
+    let answer = read_response(&mut s).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let answered = Instant::now();
+    let mut r = None;
+    for _ in 0..30 {
+        if s.write_all(b"1\r\nb\r\n").await.is_err() {
+            r = Some(Raw {
+                text: String::new(),
+                closed: true,
+            });
+            break;
+        }
+        let got = read_for(&mut s, Duration::from_millis(300)).await;
+        if got.closed || !got.text.is_empty() {
+            r = Some(if got.closed {
+                got
+            } else {
+                read_for(&mut s, Duration::from_secs(2)).await
+            });
+            break;
+        }
+    }
+    let r = r.expect("the drain was never cut (30 chunks, 9 s)");
+    assert_cut(&r, "drained chunked body");
+    assert!(
+        answered.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        answered.elapsed()
+    );
+    assert_eq!(f.hits(), 1);
+}
