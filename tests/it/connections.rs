@@ -286,3 +286,109 @@ async fn c4_an_unread_chunked_body_trickled_after_the_response_is_cut_at_the_req
     );
     assert_eq!(f.hits(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// C8: a request whose client goes away still has its access line and its count
+// ---------------------------------------------------------------------------------------------
+
+/// The value of `admin=Some([127.0.0.1:port])` in the startup line.
+fn admin_addr(listening: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(listening).expect("startup line is JSON");
+    let admin = v["admin"].as_str().expect("admin field").to_string();
+    let at = admin.find("127.0.0.1:").expect("admin address");
+    admin[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+        .collect()
+}
+
+#[actix_rt::test]
+async fn c8_a_client_reset_while_the_backend_answers_writes_one_499_cancelled_line_and_counts_it() {
+    use crate::common::process::Soapgate;
+    let f = FakeSoap::new()
+        .otherwise(Reply::soap11(OK).delay(Duration::from_secs(2)))
+        .start();
+    let cfg = TestGateway::builder().route(&f.url("/s"), ROUTE, TEMPLATE);
+    let (dir, _) = cfg.write();
+    std::fs::write(
+        dir.path().join("soapgate.yaml"),
+        "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:0\nworkers: 1\nlogging: { format: json, level: info }\n",
+    )
+    .expect("config");
+    let mut p = Soapgate::start(&["serve", "--config", "soapgate.yaml"], dir.path());
+    let ready = p
+        .wait_line(Duration::from_secs(20), |l| l.contains("soapgate listening"))
+        .unwrap_or_else(|| panic!("no listening line; saw {:?}", p.seen));
+    let v: serde_json::Value = serde_json::from_str(&ready).expect("JSON");
+    let rest = v["listen"]
+        .as_str()
+        .expect("listen")
+        .trim_matches(['[', ']'])
+        .to_string();
+    let admin = admin_addr(&ready);
+
+    let mut s = TcpStream::connect(&rest).await.expect("connect");
+    let req = b"POST /op HTTP/1.1\r\nHost: x\r\nX-Correlation-ID: gone-1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    s.write_all(req).await.expect("write");
+    assert!(
+        f.wait_for_hits(1, Duration::from_secs(10)).await,
+        "the backend was never called"
+    );
+    // RST instead of FIN: actix drops the request in service.
+    s.set_zero_linger().expect("SO_LINGER 0");
+    drop(s);
+    let line = p
+        .wait_line(Duration::from_secs(10), |l| {
+            l.contains("soapgate::access") && l.contains("gone-1")
+        })
+        .unwrap_or_else(|| panic!("no access line for the cancelled request; saw {:?}", p.seen));
+    let v: serde_json::Value = serde_json::from_str(&line).expect("access line is JSON");
+    assert_eq!(v["status"], 499, "{line}");
+    assert_eq!(v["outcome"], "cancelled", "{line}");
+    assert_eq!(v["correlation_id"], "gone-1");
+    assert_eq!(v["route"], "op");
+    assert_eq!(v["operation"], "Op");
+    assert_eq!(v["method"], "POST");
+    assert_eq!(v["path"], "/op");
+    assert!(v["total_us"].as_u64().is_some_and(|t| t > 0), "{line}");
+    // Exactly one line: none when the backend's answer comes in (2 s after the call).
+    let again = p.wait_line(Duration::from_secs(3), |l| l.contains("gone-1"));
+    assert!(
+        again.is_none(),
+        "a second line for the cancelled request: {again:?}"
+    );
+
+    // A request that completes says so.
+    let client = awc::Client::default();
+    let mut res = client
+        .post(format!("http://{rest}/op"))
+        .insert_header(("X-Correlation-ID", "kept-1"))
+        .insert_header(("Content-Type", "application/json"))
+        .send_body("{}")
+        .await
+        .expect("gateway answers");
+    assert_eq!(res.status().as_u16(), 200);
+    let _ = res.body().await;
+    let line = p
+        .wait_line(Duration::from_secs(10), |l| l.contains("kept-1"))
+        .expect("access line");
+    let v: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+    assert_eq!(
+        (v["status"].as_u64(), v["outcome"].as_str()),
+        (Some(200), Some("completed"))
+    );
+
+    let mut m = client
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    let text = String::from_utf8(m.body().await.expect("body").to_vec()).expect("utf-8");
+    for want in [
+        "soapgate_requests_total{route=\"op\",operation=\"Op\",status=\"499\"} 1",
+        "soapgate_requests_total{route=\"op\",operation=\"Op\",status=\"200\"} 1",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert_eq!(f.hits(), 2);
+}
