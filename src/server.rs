@@ -321,6 +321,11 @@ async fn mediate(
         .map(|c| c.0.clone())
         .unwrap_or_default();
     let snap = gw.snapshot();
+    // Backend timeouts follow a reload: the worker's clients are rebuilt when they change.
+    clients.retime(
+        snap.settings.backend_connect_timeout,
+        snap.settings.backend_total_timeout,
+    );
     let mut info = AccessInfo::default();
     // The route's body limit applies when the route is known (404/405 come from the pipeline).
     let route = snap.router.find(req.method(), req.path()).ok().map(|m| m.route);

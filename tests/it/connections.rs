@@ -288,6 +288,171 @@ async fn c4_an_unread_chunked_body_trickled_after_the_response_is_cut_at_the_req
 }
 
 // ---------------------------------------------------------------------------------------------
+// C6, C7: reload applies every changed setting or refuses naming what it cannot apply
+// ---------------------------------------------------------------------------------------------
+
+/// The admin listener of `gw` (its `POST /reload` and `/metrics`).
+fn admin(gw: &TestGateway) -> (String, actix_web::dev::ServerHandle) {
+    let (server, addrs) = soapgate::admin::admin_server(gw.gw.clone(), "127.0.0.1:0").expect("admin");
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    (format!("http://{}", addrs[0]), handle)
+}
+
+/// `POST /reload`: status and JSON body.
+async fn post_reload(admin: &str) -> (u16, serde_json::Value) {
+    let mut res = awc::Client::default()
+        .post(format!("{admin}/reload"))
+        .send()
+        .await
+        .expect("admin answers");
+    let body = res.body().await.expect("body");
+    (
+        res.status().as_u16(),
+        serde_json::from_slice(&body).expect("JSON"),
+    )
+}
+
+async fn metrics(admin: &str) -> String {
+    let mut res = awc::Client::default()
+        .get(format!("{admin}/metrics"))
+        .send()
+        .await
+        .expect("admin answers");
+    String::from_utf8(res.body().await.expect("body").to_vec()).expect("utf-8")
+}
+
+/// Rewrites the gateway's soapgate.yaml with `from` replaced by `to`.
+fn edit_config(gw: &TestGateway, from: &str, to: &str) {
+    let text = std::fs::read_to_string(&gw.config).expect("config");
+    assert!(text.contains(from), "{from:?} not in {text}");
+    std::fs::write(&gw.config, text.replace(from, to)).expect("write config");
+}
+
+#[actix_rt::test]
+async fn c6_a_reload_changing_client_request_is_refused_naming_it_and_the_old_timer_keeps_serving() {
+    let f = fake();
+    let gw = start(&f, TIMERS);
+    let (admin, handle) = admin(&gw);
+    // `client_request: 1s` -> 8s, with a live change (the URL limit) alongside.
+    edit_config(&gw, "client_request: 1s", "client_request: 8s");
+    edit_config(&gw, "workers: 1", "workers: 1\nlimits: { url: 10 }");
+    let (status, body) = post_reload(&admin).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["reloaded"], false, "{body}");
+    let errors = body["errors"].to_string();
+    assert!(
+        errors.contains("timeouts.client_request: changed from 1s to 8s"),
+        "{body}"
+    );
+    assert!(errors.contains("applies only at start-up"), "{body}");
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+    let m = metrics(&admin).await;
+    assert!(
+        m.contains("soapgate_config_reloads_total{result=\"rejected\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("soapgate_config_reloads_total{result=\"ok\"} 0"),
+        "{m}"
+    );
+    // Nothing was applied: the URL limit is the old one, the head timer still cuts at 1 s.
+    assert_eq!(gw.post_json("/op?long-query=1", "{}").await.status, 200);
+    let mut s = answered_once(&gw).await;
+    s.write_all(b"P").await.expect("first byte");
+    let sent = Instant::now();
+    assert_cut(
+        &read_for(&mut s, Duration::from_secs(5)).await,
+        "after the refused reload",
+    );
+    assert!(sent.elapsed() < Duration::from_secs(5));
+
+    // Each restart-only setting is named: listen, workers, keep_alive, the log format, TLS.
+    edit_config(&gw, "client_request: 8s", "client_request: 1s");
+    edit_config(&gw, "workers: 1", "workers: 2");
+    edit_config(&gw, "keep_alive: 20s", "keep_alive: 3s");
+    edit_config(&gw, "listen: 127.0.0.1:0", "listen: 127.0.0.1:1");
+    edit_config(&gw, "format: text", "format: json");
+    let errors = gw.gw.reload().expect_err("restart-only changes are refused");
+    let keys: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["listen", "workers", "logging.format", "timeouts.keep_alive"],
+        "{errors:#?}"
+    );
+    assert!(errors.iter().all(|e| e.fix.starts_with("restart soapgate")));
+    assert!(metrics(&admin)
+        .await
+        .contains("soapgate_config_reloads_total{result=\"rejected\"} 2"));
+
+    // Put back, only the live change is left: it applies.
+    edit_config(&gw, "workers: 2", "workers: 1");
+    edit_config(&gw, "keep_alive: 3s", "keep_alive: 20s");
+    edit_config(&gw, "listen: 127.0.0.1:1", "listen: 127.0.0.1:0");
+    edit_config(&gw, "format: json", "format: text");
+    assert_eq!(
+        post_reload(&admin).await,
+        (200, serde_json::json!({"reloaded": true}))
+    );
+    assert_eq!(gw.post_json("/op?long-query=1", "{}").await.status, 414);
+    assert_eq!(f.hits(), 2);
+    handle.stop(false).await;
+}
+
+#[actix_rt::test]
+async fn c7_a_reload_changing_only_live_settings_applies_them_to_the_next_requests() {
+    let f = FakeSoap::new()
+        .otherwise(Reply::soap11(OK).delay(Duration::from_millis(800)))
+        .start();
+    let gw = start(
+        &f,
+        "timeouts: { client_request: 1s, keep_alive: 20s, client_body: 15s, backend_connect: 1s, backend_total: 5s }",
+    );
+    let (admin, handle) = admin(&gw);
+    assert_eq!(gw.post_json("/op", "{}").await.status, 200);
+    // Backend timeouts, the body timeout, limits and the log level: all live.
+    edit_config(&gw, "backend_total: 5s", "backend_total: 300ms");
+    edit_config(&gw, "backend_connect: 1s", "backend_connect: 200ms");
+    edit_config(&gw, "client_body: 15s", "client_body: 1s");
+    edit_config(&gw, "level: warn", "level: error");
+    edit_config(
+        &gw,
+        "workers: 1",
+        "workers: 1\nlimits: { url: 10, concurrency: 7 }",
+    );
+    assert_eq!(
+        post_reload(&admin).await,
+        (200, serde_json::json!({"reloaded": true}))
+    );
+    let s = &gw.gw.snapshot().settings;
+    assert_eq!(s.backend_connect_timeout, Duration::from_millis(200));
+    assert_eq!(s.concurrency, 7);
+    let r = gw.post_json("/op", "{}").await;
+    assert_eq!(r.status, 504, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["code"], "UPSTREAM_TIMEOUT");
+    assert_eq!(gw.post_json("/op?long-query=1", "{}").await.status, 414);
+    // The body timeout: 408 at 1 s now.
+    let mut s = TcpStream::connect(addr(&gw)).await.expect("connect");
+    s.write_all(
+        b"POST /op HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{",
+    )
+    .await
+    .expect("head");
+    let r = read_for(&mut s, Duration::from_secs(5)).await;
+    assert_eq!(r.statuses(), [408], "{}", r.text);
+    let m = metrics(&admin).await;
+    assert!(
+        m.contains("soapgate_config_reloads_total{result=\"ok\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("soapgate_config_reloads_total{result=\"rejected\"} 0"),
+        "{m}"
+    );
+    handle.stop(false).await;
+}
+
+// ---------------------------------------------------------------------------------------------
 // C8: a request whose client goes away still has its access line and its count
 // ---------------------------------------------------------------------------------------------
 
