@@ -557,3 +557,155 @@ async fn c8_a_client_reset_while_the_backend_answers_writes_one_499_cancelled_li
     }
     assert_eq!(f.hits(), 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// C5: HTTP/2
+// ---------------------------------------------------------------------------------------------
+
+/// A gateway serving HTTP/2 over TLS with `config`, and a raw-frame client configuration for it.
+fn h2_gateway(
+    f: &FakeHandle,
+    config: &str,
+) -> (
+    TestGateway,
+    std::sync::Arc<rustls::ClientConfig>,
+    tempfile::TempDir,
+) {
+    use crate::common::certs::Ca;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = Ca::new("soapgate connections test CA");
+    let (cert, key) = ca.leaf("gw", &["127.0.0.1"]).write(dir.path(), "server");
+    let tls = format!(
+        "tls:\n  cert_file: {}\n  key_file: {}\n  http2: true\n",
+        cert.display(),
+        key.display()
+    );
+    let gw = TestGateway::builder()
+        .config(config)
+        .config(&tls)
+        .route(&f.url("/s"), ROUTE, TEMPLATE)
+        .start();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in soapgate::tls::pem::parse_certs(ca.pem().as_bytes()).expect("CA") {
+        roots.add(c).expect("root");
+    }
+    let mut cfg = rustls::ClientConfig::builder_with_provider(soapgate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    (gw, std::sync::Arc::new(cfg), dir)
+}
+
+/// Writes `bytes` on a raw h2 connection, then reads the server's frames until it closes (or
+/// `limit` passes); frames as (kind, flags, stream), and the GOAWAY code if one came.
+async fn h2_send_then_read(
+    tls: tokio_rustls::client::TlsStream<TcpStream>,
+    bytes: Vec<u8>,
+    limit: Duration,
+) -> crate::common::h2raw::Outcome {
+    crate::common::h2raw::session(tls, bytes, |_| Vec::new(), 0, Vec::new(), |_| false, limit).await
+}
+
+#[actix_rt::test]
+async fn c5_http2_a_request_head_left_unfinished_is_cut_at_the_request_timeout() {
+    use crate::common::h2raw::{self, frame, hpack, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, HEADERS};
+    use soapgate::tls::h2guard::Violation;
+    let f = fake();
+    let (gw, cfg, _dir) = h2_gateway(&f, TIMERS);
+    let addr: std::net::SocketAddr = gw.base.trim_start_matches("https://").parse().expect("addr");
+    let stats = gw.gw.rest_tls.as_ref().expect("TLS listener").h2_stats();
+    let json = [(b"content-type".as_slice(), b"application/json".as_slice())];
+
+    // A header block opened (HEADERS without END_HEADERS), then silence.
+    let tls = h2raw::connect(addr, &cfg).await;
+    let mut bytes = h2raw::prologue();
+    bytes.extend(frame(HEADERS, 0, 1, &hpack::request(0x83, "/op", &json)));
+    let out = h2_send_then_read(tls, bytes, Duration::from_secs(8)).await;
+    assert_eq!(out.goaway(), Some(ENHANCE_YOUR_CALM), "{out:?}");
+    assert!(out.closed, "{out:?}");
+    assert!(
+        out.elapsed >= Duration::from_millis(900) && out.elapsed < Duration::from_secs(5),
+        "{:?}",
+        out.elapsed
+    );
+    assert_eq!(stats.count(Violation::SlowHeaders), 1);
+
+    // Four bytes of a frame header, then silence.
+    let tls = h2raw::connect(addr, &cfg).await;
+    let mut bytes = h2raw::prologue();
+    bytes.extend([0, 0, 40, HEADERS]);
+    let out = h2_send_then_read(tls, bytes, Duration::from_secs(8)).await;
+    assert_eq!(out.goaway(), Some(ENHANCE_YOUR_CALM), "{out:?}");
+    assert!(out.closed && out.elapsed < Duration::from_secs(5), "{out:?}");
+    assert_eq!(stats.count(Violation::SlowHeaders), 2);
+
+    // A served request, an idle pause past the request timeout (not a head: the connection
+    // stays), then a head trickled in pieces every 300 ms: cut at the timeout from its start.
+    let mut tls = h2raw::connect(addr, &cfg).await;
+    let mut bytes = h2raw::prologue();
+    let head = hpack::request(0x83, "/op", &[json[0], (b"content-length", b"2")]);
+    bytes.extend(frame(HEADERS, END_HEADERS, 1, &head));
+    bytes.extend(frame(0, END_STREAM, 1, b"{}"));
+    tls.write_all(&bytes).await.expect("first request");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let slow = frame(HEADERS, END_HEADERS, 3, &head);
+    let started = Instant::now();
+    let mut write_failed = false;
+    for piece in slow.chunks(3) {
+        if tls.write_all(piece).await.is_err() || tls.flush().await.is_err() {
+            write_failed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if started.elapsed() > Duration::from_secs(6) {
+            break;
+        }
+    }
+    let out = h2_send_then_read(tls, Vec::new(), Duration::from_secs(6)).await;
+    let kinds: Vec<(u8, u8, u32)> = out.frames.iter().map(|r| (r.kind, r.flags, r.stream)).collect();
+    assert!(
+        kinds.contains(&(HEADERS, END_HEADERS, 1)),
+        "the first request was answered: {kinds:?}"
+    );
+    assert!(
+        !kinds.iter().any(|k| k.0 == HEADERS && k.2 == 3),
+        "the trickled head was served: {kinds:?}"
+    );
+    assert!(write_failed || out.closed, "{out:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(stats.count(Violation::SlowHeaders), 3);
+    assert_eq!(f.hits(), 1);
+
+    // A head in, its body stalled: the handler's 408 at `client_body` on the stream (no cut-off).
+    let tls = h2raw::connect(addr, &cfg).await;
+    let mut bytes = h2raw::prologue();
+    bytes.extend(frame(
+        HEADERS,
+        END_HEADERS,
+        1,
+        &hpack::request(0x83, "/op", &[json[0], (b"content-length", b"10")]),
+    ));
+    let out = h2raw::session(
+        tls,
+        bytes,
+        |_| Vec::new(),
+        0,
+        Vec::new(),
+        |r| r.kind == HEADERS,
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        out.frames.iter().any(|r| r.kind == HEADERS && r.stream == 1),
+        "{out:?}"
+    );
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+    assert_eq!(stats.count(Violation::SlowHeaders), 3);
+    assert_eq!(f.hits(), 1);
+}
