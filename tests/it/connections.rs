@@ -709,3 +709,32 @@ async fn c5_http2_a_request_head_left_unfinished_is_cut_at_the_request_timeout()
     assert_eq!(stats.count(Violation::SlowHeaders), 3);
     assert_eq!(f.hits(), 1);
 }
+
+#[actix_rt::test]
+async fn c6_a_reload_turning_tls_off_or_changing_http2_is_refused_naming_it() {
+    let f = fake();
+    let (gw, _cfg, _dir) = h2_gateway(&f, "");
+    edit_config(&gw, "http2: true", "http2: false");
+    let errors = gw.gw.reload().expect_err("http2 is fixed at start");
+    let keys: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(keys, ["tls.http2"], "{errors:#?}");
+    assert!(
+        errors[0].message.contains("changed from true to false"),
+        "{errors:#?}"
+    );
+    // Without the `tls:` block at all.
+    let text = std::fs::read_to_string(&gw.config).expect("config");
+    let at = text.find("tls:").expect("tls block");
+    std::fs::write(&gw.config, &text[..at]).expect("write config");
+    let errors = gw.gw.reload().expect_err("TLS on/off is fixed at start");
+    let keys: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(keys, ["tls"], "{errors:#?}");
+    assert!(
+        errors[0].message.contains("changed from on to off"),
+        "{errors:#?}"
+    );
+    assert!(
+        gw.gw.snapshot().settings.tls.is_some(),
+        "the old config keeps serving"
+    );
+}
