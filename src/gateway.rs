@@ -72,18 +72,31 @@ impl Gateway {
     }
 
     /// Validates the config files in full, then swaps; an invalid config leaves the old one serving.
+    ///
+    /// Every changed setting is applied, or the reload is refused as a whole: a change to a
+    /// restart-only setting ([`crate::config::restart_only_changes`]: listen addresses, workers,
+    /// the log format, `timeouts.client_request` and `timeouts.keep_alive`, TLS on or off, h2) is
+    /// an error naming it, logged and counted as a rejected reload like an invalid file.
     pub fn reload(&self) -> Result<(), Vec<ConfigError>> {
-        match Snapshot::load(&self.config_path) {
+        let old = self.snapshot();
+        let file = self.config_path.display().to_string();
+        let loaded = Snapshot::load(&self.config_path).and_then(|new| {
+            let refused = crate::config::restart_only_changes(&old.settings, &new.settings, &file);
+            if refused.is_empty() {
+                Ok(new)
+            } else {
+                Err(refused)
+            }
+        });
+        match loaded {
             Ok(mut new) => {
                 log_warnings(&new);
-                let old = self.snapshot();
                 new.auth.adopt(&old.auth);
                 new.ratelimit.adopt(&old.ratelimit);
-                if new.settings.listen != old.settings.listen || new.settings.workers != old.settings.workers
-                {
-                    tracing::warn!("listen address and workers change only on restart");
-                }
                 self.renew_tls(&new.settings);
+                if new.settings.log_level != old.settings.log_level {
+                    crate::logging::set_level(&new.settings.log_level);
+                }
                 self.snapshot.store(Arc::new(new));
                 self.metrics.reload(true);
                 tracing::info!(config = %self.config_path.display(), "config reloaded");
@@ -100,16 +113,11 @@ impl Gateway {
     }
 
     /// Puts the reloaded certificates and client CAs in force for new handshakes (open
-    /// connections keep theirs). Turning TLS on or off needs a restart.
+    /// connections keep theirs). Turning TLS on or off needs a restart (the reload was refused).
     fn renew_tls(&self, s: &crate::config::Settings) {
-        for (name, live, new) in [
-            ("tls", &self.rest_tls, &s.tls),
-            ("admin_tls", &self.admin_tls, &s.admin_tls),
-        ] {
-            match (live, new) {
-                (Some(live), Some(new)) => live.store(new),
-                (None, None) => {}
-                _ => tracing::warn!(key = name, "turning TLS on or off changes only on restart"),
+        for (live, new) in [(&self.rest_tls, &s.tls), (&self.admin_tls, &s.admin_tls)] {
+            if let (Some(live), Some(new)) = (live, new) {
+                live.store(new);
             }
         }
     }

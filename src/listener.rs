@@ -77,10 +77,18 @@ where
         Some(tls) => {
             let stats = tls.h2_stats();
             builder.listen(name, listener, move || {
+                let http = http();
+                // The request head of every h2 stream under the HTTP/1 head timeout (a zero
+                // timeout is none, as in actix).
+                let limits = H2Limits {
+                    header_timeout: Some(http.client_request_timeout).filter(|t| !t.is_zero()),
+                    ..H2Limits::default()
+                };
                 https(
                     &tls,
                     stats.clone(),
-                    service::<H2Guard<TlsStream<TcpStream>>>(http(), local),
+                    limits,
+                    service::<H2Guard<TlsStream<TcpStream>>>(http, local),
                 )
             })
         }
@@ -109,14 +117,15 @@ fn service<T: ConnectInfo + 'static>(http: Http, local: SocketAddr) -> Service<T
 ///
 /// HTTP/2 bounds: actix-http 3 exposes only the flow-control windows (set from the body limit);
 /// the guard bounds what h2 0.3 does not (concurrent streams, header blocks, CONTINUATION, empty
-/// DATA, RST_STREAM, SETTINGS, PING, PRIORITY, WINDOW_UPDATE and unknown-frame floods) and ends an
-/// abusive connection with GOAWAY(ENHANCE_YOUR_CALM). docs/http2.md has the numbers.
+/// DATA, RST_STREAM, SETTINGS, PING, PRIORITY, WINDOW_UPDATE and unknown-frame floods, and the time
+/// a request head takes: `limits.header_timeout`) and ends an abusive connection with
+/// GOAWAY(ENHANCE_YOUR_CALM). docs/http2.md has the numbers.
 fn https(
     tls: &LiveTls,
     stats: Arc<H2GuardStats>,
+    limits: H2Limits,
     service: Service<H2Guard<TlsStream<TcpStream>>>,
 ) -> impl ServiceFactory<TcpStream, Config = (), Response = (), Error = (), InitError = ()> {
-    let limits = H2Limits::default();
     let mut acceptor = Acceptor::new(tls.server_config());
     acceptor.set_handshake_timeout(HANDSHAKE_TIMEOUT);
     acceptor

@@ -2,7 +2,7 @@
 //! connect and handshake timeouts, no redirects, idle pools released.
 
 use crate::tls::ClientTls;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -16,9 +16,12 @@ pub const POOL_IDLE: Duration = Duration::from_secs(30);
 /// pool's sockets would stay open, in CLOSE_WAIT once the peer times them out, for as long as no
 /// request comes. [`Outbound::sweep`] drops a pool unused for [`POOL_IDLE`]: it closes its
 /// connections as soon as the last request holding it finishes.
+///
+/// The timeouts follow the config: [`Outbound::retime`] drops every pool when they change, so
+/// the next exchange builds its client with the new ones (a reload applies them live).
 pub struct Outbound {
-    connect: Duration,
-    total: Duration,
+    connect: Cell<Duration>,
+    total: Cell<Duration>,
     pools: RefCell<HashMap<u64, Pool>>,
 }
 
@@ -32,17 +35,30 @@ impl Outbound {
     /// whole exchange (callers set their own per request).
     pub fn new(connect: Duration, total: Duration) -> Outbound {
         Outbound {
-            connect,
-            total,
+            connect: Cell::new(connect),
+            total: Cell::new(total),
             pools: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Puts new timeouts in force: when they differ, every pool is dropped (its idle connections
+    /// close; exchanges in flight keep their client) and the next one is built with them. Cheap
+    /// when nothing changed, so the mediation calls it with the snapshot's values per request.
+    pub fn retime(&self, connect: Duration, total: Duration) -> bool {
+        if self.connect.get() == connect && self.total.get() == total {
+            return false;
+        }
+        self.connect.set(connect);
+        self.total.set(total);
+        self.pools.borrow_mut().clear();
+        true
     }
 
     /// The client for one exchange under `tls` (a cheap handle on the pool).
     pub fn get(&self, tls: &ClientTls) -> awc::Client {
         let mut pools = self.pools.borrow_mut();
         let pool = pools.entry(tls.id()).or_insert_with(|| Pool {
-            client: build(tls, self.connect, self.total),
+            client: build(tls, self.connect.get(), self.total.get()),
             last_used: Instant::now(),
         });
         pool.last_used = Instant::now();
@@ -51,7 +67,7 @@ impl Outbound {
 
     /// The bound of each TCP connect and each TLS handshake.
     pub fn connect_timeout(&self) -> Duration {
-        self.connect
+        self.connect.get()
     }
 
     /// The client for peers under the system trust store.
@@ -122,5 +138,24 @@ mod tests {
             .expect("the swept pool closes its connection");
         // No pool is left to drop until one is used again.
         assert!(!clients.sweep(Duration::ZERO));
+    }
+
+    #[actix_rt::test]
+    async fn c7_retime_rebuilds_the_pools_only_when_a_timeout_changes() {
+        let (url, closed) = crate::backend::one_connection_server("{}");
+        let clients = Outbound::new(Duration::from_secs(2), Duration::from_secs(5));
+        let mut res = clients.system().get(&url).send().await.expect("send");
+        assert_eq!(res.body().await.expect("body").as_ref(), b"{}");
+        drop(res);
+        assert!(!clients.retime(Duration::from_secs(2), Duration::from_secs(5)));
+        assert!(closed.recv_timeout(Duration::from_millis(300)).is_err());
+        assert!(clients.retime(Duration::from_millis(300), Duration::from_secs(5)));
+        assert_eq!(clients.connect_timeout(), Duration::from_millis(300));
+        closed
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the old pool is dropped and closes its connection");
+        assert!(clients.pools.borrow().is_empty());
+        assert!(clients.retime(Duration::from_millis(300), Duration::from_secs(1)));
+        assert!(!clients.retime(Duration::from_millis(300), Duration::from_secs(1)));
     }
 }

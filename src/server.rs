@@ -55,24 +55,109 @@ pub fn correlation_id(headers: &header::HeaderMap) -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Transport middleware: correlation id in, echoed out, one access-log line and metrics per request.
+/// The route and operation of a request as soon as the handler has matched it, for the access
+/// line of a request that never gets its response (see [`AccessLine`]).
+#[derive(Debug, Clone, Default)]
+struct Matched(std::rc::Rc<std::cell::RefCell<Option<(String, String)>>>);
+
+/// Status logged and counted for a request whose client went away before its response was ready
+/// (nginx's "client closed request").
+pub const CLIENT_CLOSED_REQUEST: u16 = 499;
+
+/// The access line and metrics of one request, owned by the transport middleware from the moment
+/// the request arrives: [`AccessLine::finish`] writes them with the response; if the request
+/// future is dropped first (actix drops it when the client resets or the connection fails while
+/// the request is in service), `Drop` writes them with status 499 and `outcome: cancelled`. So
+/// every request that reached the application has exactly one line and one count.
+struct AccessLine {
+    started: Instant,
+    cid: String,
+    method: String,
+    path: String,
+    peer: String,
+    gw: Option<web::Data<Gateway>>,
+    matched: Matched,
+    written: bool,
+}
+
+impl AccessLine {
+    /// Writes the line and the metrics once (later calls do nothing).
+    fn finish(&mut self, status: u16, info: &AccessInfo, bytes_out: u64, outcome: &str) {
+        if std::mem::replace(&mut self.written, true) {
+            return;
+        }
+        let total = self.started.elapsed().as_micros() as u64;
+        let t = info.timings;
+        let matched = self.matched.0.borrow();
+        let (route, operation) = match (&info.route, &*matched) {
+            (Some(r), _) => (r.as_str(), info.operation.as_deref().unwrap_or("-")),
+            (None, Some((r, o))) => (r.as_str(), o.as_str()),
+            (None, None) => ("-", "-"),
+        };
+        let (code, detail) = info.error.clone().unwrap_or_default();
+        let principal = info.principal.as_deref().unwrap_or("-");
+        tracing::info!(
+            target: "soapgate::access",
+            correlation_id = %self.cid, method = %self.method, path = %self.path, peer = %self.peer,
+            route, operation, principal, status, outcome,
+            backend_status = info.backend_status.unwrap_or(0),
+            total_us = total, accept_us = t.accept_us, render_us = t.render_us,
+            backend_us = t.backend_us, convert_us = t.convert_us, bytes_out,
+            error_code = %code, error = %detail,
+            "request"
+        );
+        if let Some(gw) = &self.gw {
+            let times = PhaseTimes {
+                total,
+                accept: t.accept_us,
+                render: t.render_us,
+                backend: t.backend_us,
+                convert: t.convert_us,
+            };
+            gw.metrics.record(route, operation, status, times);
+            if code.starts_with("AUTH_") {
+                gw.metrics.auth_failure(&code);
+            }
+        }
+    }
+}
+
+impl Drop for AccessLine {
+    fn drop(&mut self) {
+        if !self.written {
+            self.finish(CLIENT_CLOSED_REQUEST, &AccessInfo::default(), 0, "cancelled");
+        }
+    }
+}
+
+/// Transport middleware: correlation id in, echoed out, one access-log line and metrics per request
+/// (cancelled ones included: [`AccessLine`]).
 async fn transport(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
     let cid = correlation_id(req.headers());
+    let matched = Matched::default();
     req.extensions_mut().insert(CorrelationId(cid.clone()));
-    let method = req.method().to_string();
-    let path = req.path().to_string();
-    let peer = req.peer_addr().map(|p| p.ip().to_string()).unwrap_or_default();
+    req.extensions_mut().insert(matched.clone());
     let gw = req.app_data::<web::Data<Gateway>>().cloned();
+    let mut line = AccessLine {
+        started: Instant::now(),
+        cid: cid.clone(),
+        method: req.method().to_string(),
+        path: req.path().to_string(),
+        peer: req.peer_addr().map(|p| p.ip().to_string()).unwrap_or_default(),
+        gw: gw.clone(),
+        matched,
+        written: false,
+    };
     // Header and URL limits (THREATS.md H10), before routing; actix refuses bigger heads itself.
     let early = gw
         .as_ref()
         .and_then(|g| head_limits(&req, &g.snapshot().settings));
     let mut res = match early {
         Some(e) => {
+            let path = &line.path;
             let instance = if path.len() <= 1024 { path.as_str() } else { "" };
             let mut resp = problem_response(&e, instance, &cid);
             let error = Some((e.code(), e.log_detail()));
@@ -82,7 +167,14 @@ async fn transport(
             });
             req.into_response(resp).map_into_right_body()
         }
-        None => next.call(req).await?.map_into_left_body(),
+        None => match next.call(req).await {
+            Ok(res) => res.map_into_left_body(),
+            Err(e) => {
+                let status = e.as_response_error().status_code().as_u16();
+                line.finish(status, &AccessInfo::default(), 0, "error");
+                return Err(e);
+            }
+        },
     };
     if let Ok(v) = HeaderValue::from_str(&cid) {
         res.headers_mut()
@@ -94,40 +186,12 @@ async fn transport(
         .get::<AccessInfo>()
         .cloned()
         .unwrap_or_default();
-    let status = res.status().as_u16();
     // A HEAD answer carries GET's Content-Length but no body.
     let bytes_out = match res.response().body().size() {
-        actix_web::body::BodySize::Sized(n) if method != "HEAD" => n,
+        actix_web::body::BodySize::Sized(n) if line.method != "HEAD" => n,
         _ => 0,
     };
-    let total = started.elapsed().as_micros() as u64;
-    let t = info.timings;
-    let route = info.route.as_deref().unwrap_or("-");
-    let operation = info.operation.as_deref().unwrap_or("-");
-    let (code, detail) = info.error.clone().unwrap_or_default();
-    let principal = info.principal.as_deref().unwrap_or("-");
-    tracing::info!(
-        target: "soapgate::access",
-        correlation_id = %cid, method = %method, path = %path, peer = %peer,
-        route, operation, principal, status, backend_status = info.backend_status.unwrap_or(0),
-        total_us = total, accept_us = t.accept_us, render_us = t.render_us,
-        backend_us = t.backend_us, convert_us = t.convert_us, bytes_out,
-        error_code = %code, error = %detail,
-        "request"
-    );
-    if let Some(gw) = gw {
-        let times = PhaseTimes {
-            total,
-            accept: t.accept_us,
-            render: t.render_us,
-            backend: t.backend_us,
-            convert: t.convert_us,
-        };
-        gw.metrics.record(route, operation, status, times);
-        if code.starts_with("AUTH_") {
-            gw.metrics.auth_failure(&code);
-        }
-    }
+    line.finish(res.status().as_u16(), &info, bytes_out, "completed");
     Ok(res)
 }
 
@@ -259,9 +323,17 @@ async fn mediate(
         .map(|c| c.0.clone())
         .unwrap_or_default();
     let snap = gw.snapshot();
+    // Backend timeouts follow a reload: the worker's clients are rebuilt when they change.
+    clients.retime(
+        snap.settings.backend_connect_timeout,
+        snap.settings.backend_total_timeout,
+    );
     let mut info = AccessInfo::default();
     // The route's body limit applies when the route is known (404/405 come from the pipeline).
     let route = snap.router.find(req.method(), req.path()).ok().map(|m| m.route);
+    if let (Some(r), Some(m)) = (&route, req.extensions().get::<Matched>()) {
+        *m.0.borrow_mut() = Some((r.id.clone(), r.operation.clone()));
+    }
     let limit = route
         .as_ref()
         .map_or(snap.settings.request_body_limit, |r| r.threats.body_limit);

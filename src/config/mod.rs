@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use settings::REQUEST_BODY_HARD_CAP;
 pub(crate) use settings::{count_or, duration_or, size_or};
+pub use settings::{restart_only_changes, REQUEST_BODY_HARD_CAP};
 
 /// One problem found in the config, with where it is and how to fix it.
 #[derive(Debug, Clone, PartialEq)]

@@ -189,3 +189,91 @@ fn body_limit(q: &Option<Quantity>, file: &str, d: &mut Diagnostics) -> usize {
 fn default_workers() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
+
+/// What a reload cannot apply: the settings of `new` that differ from `old` (the settings in force
+/// since start-up, as a refused reload changes nothing) and are read only when the listeners start.
+/// Each is named as an error; the caller refuses the whole reload. The match is exhaustive, so a
+/// new setting has to be classified here (README "Reload": applied live, or restart-only).
+pub fn restart_only_changes(old: &Settings, new: &Settings, file: &str) -> Vec<super::ConfigError> {
+    let Settings {
+        // Restart-only: the sockets, the worker threads, the global log subscriber's format, the
+        // timers actix-http's dispatchers are built with, and whether the listeners speak TLS
+        // (and offer h2 by ALPN).
+        listen,
+        admin_listen,
+        workers,
+        log_format,
+        client_request_timeout,
+        keep_alive,
+        tls,
+        admin_tls,
+        // Applied live. Read from the snapshot per request: the limits, the body timeout, the
+        // threat defaults, the concurrency cap; `backend_total` through each service's
+        // `backend.timeout` (resolved at load) and with `backend_connect` by the workers'
+        // outbound clients, rebuilt when they change; the log level through the subscriber's
+        // reloadable filter; the TLS certificate, key and client CAs by `LiveTls`.
+        log_level: _,
+        request_body_limit: _,
+        backend_response_limit: _,
+        xml: _,
+        client_body_timeout: _,
+        backend_connect_timeout: _,
+        backend_total_timeout: _,
+        threats: _,
+        header_limit: _,
+        header_count_limit: _,
+        url_limit: _,
+        concurrency: _,
+    } = new;
+    let mut d = Diagnostics::default();
+    let mut refuse = |key: &str, was: String, now: String| {
+        d.error(
+            file,
+            key,
+            format!("changed from {was} to {now}, but this setting applies only at start-up; nothing was reloaded"),
+            &format!("restart soapgate to apply it, or put back {was} to reload the other changes"),
+        );
+    };
+    if *listen != old.listen {
+        refuse("listen", old.listen.clone(), listen.clone());
+    }
+    if *admin_listen != old.admin_listen {
+        let show = |a: &Option<String>| a.clone().unwrap_or_else(|| "none".into());
+        refuse("admin_listen", show(&old.admin_listen), show(admin_listen));
+    }
+    if *workers != old.workers {
+        refuse("workers", old.workers.to_string(), workers.to_string());
+    }
+    if *log_format != old.log_format {
+        refuse(
+            "logging.format",
+            format!("{:?}", old.log_format).to_lowercase(),
+            format!("{log_format:?}").to_lowercase(),
+        );
+    }
+    if *client_request_timeout != old.client_request_timeout {
+        refuse(
+            "timeouts.client_request",
+            format!("{:?}", old.client_request_timeout),
+            format!("{client_request_timeout:?}"),
+        );
+    }
+    if *keep_alive != old.keep_alive {
+        refuse(
+            "timeouts.keep_alive",
+            format!("{:?}", old.keep_alive),
+            format!("{keep_alive:?}"),
+        );
+    }
+    for (key, was, now) in [("tls", &old.tls, tls), ("admin_tls", &old.admin_tls, admin_tls)] {
+        let on = |t: &Option<crate::tls::ListenerTls>| if t.is_some() { "on" } else { "off" }.to_string();
+        match (was, now) {
+            (Some(a), Some(b)) if a.http2 != b.http2 => {
+                refuse(&format!("{key}.http2"), a.http2.to_string(), b.http2.to_string());
+            }
+            (Some(_), None) | (None, Some(_)) => refuse(key, on(was), on(now)),
+            _ => {}
+        }
+    }
+    d.errors
+}

@@ -10,12 +10,13 @@ mod service;
 
 pub use service::{accept_tls, rustls_guarded, Guarded};
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -51,6 +52,11 @@ pub struct H2Limits {
     pub max_priority: u32,
     /// Frames of an unknown type (and PUSH_PROMISE, which a client never sends), per window. Default 20.
     pub max_unknown: u32,
+    /// Longest a request head may take to arrive: from its first unjudged frame-header byte, or
+    /// from a HEADERS frame, until the payload of the frame ending its header block is in.
+    /// `None` (the default): no bound here (h2 and actix bound it only by the keep-alive PING).
+    /// The gateway sets `timeouts.client_request`.
+    pub header_timeout: Option<Duration>,
 }
 
 impl Default for H2Limits {
@@ -68,6 +74,7 @@ impl Default for H2Limits {
             small_window_update: 1024,
             max_priority: 100,
             max_unknown: 20,
+            header_timeout: None,
         }
     }
 }
@@ -85,10 +92,12 @@ pub enum Violation {
     WindowUpdates,
     Priority,
     Unknown,
+    /// A request head (or trailers) still arriving after [`H2Limits::header_timeout`].
+    SlowHeaders,
 }
 
 impl Violation {
-    pub const ALL: [Violation; 10] = [
+    pub const ALL: [Violation; 11] = [
         Violation::ConcurrentStreams,
         Violation::HeaderBlock,
         Violation::Continuations,
@@ -99,6 +108,7 @@ impl Violation {
         Violation::WindowUpdates,
         Violation::Priority,
         Violation::Unknown,
+        Violation::SlowHeaders,
     ];
 
     /// A short name for logs and metrics labels.
@@ -114,6 +124,7 @@ impl Violation {
             Violation::WindowUpdates => "window_updates",
             Violation::Priority => "priority",
             Violation::Unknown => "unknown_frames",
+            Violation::SlowHeaders => "slow_headers",
         }
     }
 
@@ -125,7 +136,7 @@ impl Violation {
 /// Connections cut off, by violation; shared by every connection of a listener (for metrics).
 #[derive(Debug, Default)]
 pub struct H2GuardStats {
-    counts: [AtomicU64; 10],
+    counts: [AtomicU64; Violation::ALL.len()],
 }
 
 impl H2GuardStats {
@@ -167,6 +178,12 @@ struct State {
     approved: usize,
     end: usize,
     tripped: Option<Violation>,
+    /// Since when a request head has been arriving, and the timer waking the task at its
+    /// deadline ([`H2Limits::header_timeout`]).
+    head_since: Option<Instant>,
+    head_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// [`Inbound::heads_done`] when the clock last started: a head ending restarts it.
+    heads_seen: u64,
 }
 
 impl<IO> H2Guard<IO> {
@@ -181,6 +198,9 @@ impl<IO> H2Guard<IO> {
             approved: 0,
             end: 0,
             tripped: None,
+            head_since: None,
+            head_timer: None,
+            heads_seen: 0,
         };
         H2Guard {
             io,
@@ -228,6 +248,35 @@ impl State {
         tracing::warn!(target: "soapgate::h2", violation = v.as_str(), "HTTP/2 client cut off");
     }
 
+    /// Whether a request head has been arriving for longer than the limit. While one arrives and
+    /// `cx` is given (the client sent nothing more), the timer wakes the task at the deadline.
+    fn head_overdue(&mut self, cx: Option<&mut Context<'_>>) -> bool {
+        let Some(limit) = self.inbound.header_timeout() else {
+            return false;
+        };
+        let done = self.inbound.heads_done();
+        if done != self.heads_seen || !self.inbound.head_arriving(self.end - self.approved) {
+            self.heads_seen = done;
+            self.head_since = None;
+        }
+        if !self.inbound.head_arriving(self.end - self.approved) {
+            return false;
+        }
+        let deadline = *self.head_since.get_or_insert_with(Instant::now) + limit;
+        if Instant::now() >= deadline {
+            return true;
+        }
+        let Some(cx) = cx else { return false };
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let timer = self
+            .head_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        timer.as_mut().poll(cx).is_ready()
+    }
+
     /// Moves the unjudged tail to the front once h2 has read everything judged.
     fn compact(&mut self) {
         if self.start == self.approved && self.start > 0 {
@@ -258,13 +307,22 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H2Guard<IO> {
             }
             st.compact();
             let mut rb = ReadBuf::new(&mut st.buf[st.end..]);
-            ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
+            if Pin::new(&mut self.io).poll_read(cx, &mut rb)?.is_pending() {
+                if st.head_overdue(Some(cx)) {
+                    st.trip(Violation::SlowHeaders);
+                    continue;
+                }
+                return Poll::Pending;
+            }
             let n = rb.filled().len();
             if n == 0 {
                 return Poll::Ready(Ok(()));
             }
             st.end += n;
             st.scan();
+            if st.tripped.is_none() && st.head_overdue(None) {
+                st.trip(Violation::SlowHeaders);
+            }
             if st.tripped.is_some() {
                 let _ = st.outbound.drive(&mut self.io, cx);
             }

@@ -133,15 +133,13 @@ impl LiveTls {
         }
     }
 
-    /// Puts a reloaded snapshot's material in force for the next handshakes.
+    /// Puts a reloaded snapshot's material in force for the next handshakes (a reload changing
+    /// `http2` is refused before: `config::restart_only_changes`).
     pub fn store(&self, tls: &ListenerTls) {
         self.cert.0.store(tls.identity.clone());
         self.verifier
             .0
             .store(Arc::new(ClientAuth(tls.client_auth.clone())));
-        if tls.http2 != self.http2 {
-            tracing::warn!("tls.http2 changes only on restart");
-        }
     }
 
     /// Whether HTTP/2 is offered (ALPN `h2`).

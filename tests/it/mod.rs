@@ -3,6 +3,7 @@
 mod auth;
 mod backend;
 mod config;
+mod connections;
 mod credentials;
 mod decoding;
 mod demo;

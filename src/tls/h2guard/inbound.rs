@@ -26,7 +26,7 @@ struct Block {
 #[derive(Debug, Default)]
 struct Rates {
     since: Option<Instant>,
-    n: [u32; 10],
+    n: [u32; Violation::ALL.len()],
 }
 
 /// The parser and rules of the client's byte stream.
@@ -39,6 +39,10 @@ pub struct Inbound {
     highest: u32,
     streams: Streams,
     rates: Rates,
+    /// The payload being passed is a HEADERS or CONTINUATION frame's.
+    header_payload: bool,
+    /// Header blocks ended (frames with END_HEADERS judged): each head has its own time.
+    heads_done: u64,
 }
 
 impl Inbound {
@@ -51,7 +55,29 @@ impl Inbound {
             highest: 0,
             streams: Streams::default(),
             rates: Rates::default(),
+            header_payload: false,
+            heads_done: 0,
         }
+    }
+
+    /// Header blocks whose last frame was judged so far.
+    pub fn heads_done(&self) -> u64 {
+        self.heads_done
+    }
+
+    pub fn header_timeout(&self) -> Option<std::time::Duration> {
+        self.limits.header_timeout
+    }
+
+    /// Whether a request head (or trailers) is arriving: `unjudged` bytes of a frame header are
+    /// in (its kind is not known yet), a header block is open (HEADERS without END_HEADERS), or a
+    /// HEADERS or CONTINUATION payload is not all in. Not the preface (actix times the handshake)
+    /// nor DATA (the handler times the body).
+    pub fn head_arriving(&self, unjudged: usize) -> bool {
+        self.preface_left == 0
+            && ((unjudged > 0 && self.payload_left == 0)
+                || self.block.is_some()
+                || (self.header_payload && self.payload_left > 0))
     }
 
     /// The highest stream id the client opened (GOAWAY's last-stream-id).
@@ -101,6 +127,10 @@ impl Inbound {
             }
             at += HEADER_LEN;
             self.payload_left = h.len;
+            self.header_payload = matches!(h.kind, frame::HEADERS | frame::CONTINUATION);
+            if self.header_payload && h.has(frame::END_HEADERS) {
+                self.heads_done += 1;
+            }
         }
         Verdict {
             approved: at,
@@ -198,7 +228,7 @@ impl Inbound {
         if !fresh {
             self.rates = Rates {
                 since: Some(now),
-                n: [0; 10],
+                n: [0; Violation::ALL.len()],
             };
         }
         let n = &mut self.rates.n[v.index()];
@@ -219,6 +249,9 @@ fn max_per_window(l: &H2Limits, v: Violation) -> u32 {
         Violation::WindowUpdates => l.max_small_window_updates,
         Violation::Priority => l.max_priority,
         Violation::Unknown => l.max_unknown,
-        Violation::ConcurrentStreams | Violation::HeaderBlock | Violation::Continuations => u32::MAX,
+        Violation::ConcurrentStreams
+        | Violation::HeaderBlock
+        | Violation::Continuations
+        | Violation::SlowHeaders => u32::MAX,
     }
 }

@@ -122,3 +122,33 @@ fn arbitrary_bytes_never_panic() {
         assert!(approved <= bytes.len());
     }
 }
+
+/// The time a request head takes is what `header_timeout` bounds: `head_arriving` is true from a
+/// partial frame header or an open header block until the last header payload byte, never for
+/// DATA, and every ended block is counted (so each head gets its own time).
+#[test]
+fn c5_a_head_is_arriving_from_its_first_header_byte_to_its_last_payload_byte() {
+    let mut inbound = Inbound::new(H2Limits::default());
+    let v = inbound.scan(PREFACE);
+    assert_eq!(v.approved, PREFACE.len());
+    assert!(!inbound.head_arriving(0));
+    // Four bytes of a frame header: not judged, its kind unknown yet.
+    let headers = frame(frame::HEADERS, 0, 1, &[0x82; 6]);
+    assert_eq!(inbound.scan(&headers[..4]).approved, 0);
+    assert!(inbound.head_arriving(4));
+    // HEADERS without END_HEADERS, payload in part.
+    assert_eq!(inbound.scan(&headers[..HEADER_LEN + 2]).approved, HEADER_LEN + 2);
+    assert!(inbound.head_arriving(0));
+    assert_eq!(inbound.scan(&headers[HEADER_LEN + 2..]).approved, 4);
+    assert!(inbound.head_arriving(0), "the block is open until END_HEADERS");
+    let last = frame(frame::CONTINUATION, frame::END_HEADERS, 1, &[0x82; 6]);
+    assert_eq!(inbound.scan(&last[..HEADER_LEN + 1]).approved, HEADER_LEN + 1);
+    assert!(inbound.head_arriving(0));
+    assert_eq!(inbound.heads_done(), 1);
+    assert_eq!(inbound.scan(&last[HEADER_LEN + 1..]).approved, 5);
+    assert!(!inbound.head_arriving(0));
+    // DATA in part is the body's business.
+    let data = frame(frame::DATA, 0, 1, &[b'x'; 20]);
+    assert_eq!(inbound.scan(&data[..HEADER_LEN + 3]).approved, HEADER_LEN + 3);
+    assert!(!inbound.head_arriving(0));
+}

@@ -933,7 +933,8 @@ where
 
                     match msg {
                         Message::Item(mut req) => {
-                            // head timer only applies to first request on connection
+                            // head timer stops once the head is in (soapgate patch: it is
+                            // armed again for the next request, see `arm_head_timer`)
                             this.head_timer.clear(line!());
 
                             req.head_mut().peer_addr = *this.peer_addr;
@@ -1073,6 +1074,9 @@ where
 
                 trace!("timed out on slow request; replying with 408 and closing connection");
 
+                // soapgate patch: fire once (the shutdown may take more than one poll)
+                this.head_timer.clear(line!());
+
                 let _ = self.as_mut().send_error_response(
                     Response::with_body(StatusCode::REQUEST_TIMEOUT, ()),
                     BoxBody::new(()),
@@ -1171,6 +1175,39 @@ where
             if this.ka_timer.is_enabled() {
                 this.ka_timer.clear(line!());
             }
+        }
+    }
+
+    /// soapgate patch: between requests (no request in service, none queued, the connection not
+    /// closing), bytes of a next request head in the read buffer, or a request body left unread
+    /// and being drained, are waited for under the client request timeout: the head timer is
+    /// armed then, from the first byte after a response, or from the response's end when they
+    /// were already buffered. It is cleared when a head is decoded (as upstream does), and when
+    /// the drain ends into an idle keep-alive wait (the keep-alive timer bounds that).
+    fn arm_head_timer(self: Pin<&mut Self>, cx: &mut Context<'_>) {
+        let this = self.project();
+        let closing = Flags::SHUTDOWN
+            | Flags::LINGER
+            | Flags::DRAINING
+            | Flags::READ_DISCONNECT
+            | Flags::WRITE_DISCONNECT;
+        if !this.state.is_none() || !this.messages.is_empty() || this.flags.intersects(closing) {
+            return;
+        }
+        let waiting = this.payload.is_some() || !this.read_buf.is_empty();
+        match this.head_timer {
+            TimerState::Inactive if waiting => {
+                if let Some(deadline) = this.config.client_request_deadline() {
+                    this.head_timer
+                        .set_and_init(cx, sleep_until(deadline.into()), line!());
+                }
+            }
+            TimerState::Active { .. }
+                if !waiting && matches!(this.ka_timer, TimerState::Active { .. }) =>
+            {
+                this.head_timer.clear(line!());
+            }
+            _ => {}
         }
     }
 
@@ -1442,6 +1479,13 @@ where
                         trace!("client is gone; disconnecting");
                         return Poll::Ready(Ok(()));
                     }
+
+                    // soapgate patch: every request head, not only the first, is read under the
+                    // client request timeout. Upstream armed the head timer once per connection,
+                    // so after the first response a client could send one byte of its next
+                    // request (or a dropped chunked body, drained here) and hold the connection
+                    // forever: the keep-alive timer stops at the first byte and nothing else ran.
+                    inner.as_mut().arm_head_timer(cx);
 
                     let inner_p = inner.as_mut().project();
                     let state_is_none = inner_p.state.is_none();
