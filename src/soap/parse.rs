@@ -86,6 +86,8 @@ struct State<'h, P: Sink, H: Shaper, F: Shaper> {
     version: Option<SoapVersion>,
     envelope_closed: bool,
     section: Section<'h, P, H, F>,
+    /// The depth of a Body entry after a SOAP 1.1 Fault, being skipped (0: none).
+    skip: usize,
     header: Option<Value>,
     body: Option<Closed<P::Output>>,
 }
@@ -164,6 +166,7 @@ pub fn parse_with<P: Sink, H: Shaper, F: Shaper>(
         version: None,
         envelope_closed: false,
         section: Section::None,
+        skip: 0,
         header: None,
         body: None,
     };
@@ -280,18 +283,42 @@ impl<'h, P: Sink, H: Shaper, F: Shaper> State<'h, P, H, F> {
         local: &str,
         ns: Option<&[u8]>,
     ) -> Result<(), GatewayError> {
-        if let Section::Body(state @ BodyState::Waiting) = &mut self.section {
-            let is_fault = local == "Fault" && ns.and_then(SoapVersion::from_namespace) == self.version;
-            *state = if is_fault {
-                let shaper = self
-                    .fault_shaper
-                    .take()
-                    .ok_or_else(|| syntax("more than one Fault"))?;
-                BodyState::Fault(Converter::new(shaper, self.limits))
-            } else {
-                let sink = self.payload.take().ok_or_else(|| syntax("more than one Body"))?;
-                BodyState::Payload(sink)
-            };
+        if self.skip != 0 {
+            return attributes::<P>(reader, e, None, self.limits);
+        }
+        if self.depth == 3 {
+            if let Section::Body(state) = &mut self.section {
+                // A Body entry: a Fault wherever the SOAP version allows one (threat model S1, S2).
+                let is_fault = local == "Fault" && ns.and_then(SoapVersion::from_namespace) == self.version;
+                let v12 = self.version == Some(SoapVersion::V12);
+                match state {
+                    BodyState::Waiting if !is_fault => {
+                        let sink = self.payload.take().ok_or_else(|| syntax("more than one Body"))?;
+                        *state = BodyState::Payload(sink);
+                    }
+                    BodyState::Waiting | BodyState::Payload(_) if is_fault => {
+                        // SOAP 1.1 §4.4: a Fault is a Body entry, not necessarily the first; the
+                        // entries before it are dropped with the payload. SOAP 1.2 §5.4: a Fault
+                        // is the only element in Body.
+                        if v12 && matches!(state, BodyState::Payload(_)) {
+                            return Err(fault12_not_alone());
+                        }
+                        let shaper = self
+                            .fault_shaper
+                            .take()
+                            .ok_or_else(|| syntax("more than one Fault"))?;
+                        *state = BodyState::Fault(Converter::new(shaper, self.limits));
+                    }
+                    BodyState::Fault(_) if is_fault => return Err(syntax("more than one Fault")),
+                    BodyState::Fault(_) if v12 => return Err(fault12_not_alone()),
+                    BodyState::Fault(_) => {
+                        // Entries after a SOAP 1.1 Fault say nothing the client may see.
+                        self.skip = self.depth;
+                        return attributes::<P>(reader, e, None, self.limits);
+                    }
+                    _ => {}
+                }
+            }
         }
         match &mut self.section {
             Section::Header(c) => child(reader, e, c, ns, local, self.limits),
@@ -302,6 +329,13 @@ impl<'h, P: Sink, H: Shaper, F: Shaper> State<'h, P, H, F> {
     }
 
     fn end(&mut self) -> Result<(), GatewayError> {
+        if self.skip != 0 {
+            if self.depth == self.skip {
+                self.skip = 0;
+            }
+            self.depth -= 1;
+            return Ok(());
+        }
         match self.depth {
             0 => return Err(syntax("unbalanced end tag")),
             1 => self.envelope_closed = true,
@@ -329,6 +363,9 @@ impl<'h, P: Sink, H: Shaper, F: Shaper> State<'h, P, H, F> {
     }
 
     fn text(&mut self, s: &str) -> Result<(), GatewayError> {
+        if self.skip != 0 {
+            return Ok(());
+        }
         if self.depth >= 3 {
             match &mut self.section {
                 Section::Header(c) => return c.text(s),
@@ -395,6 +432,10 @@ impl<'h, P: Sink, H: Shaper, F: Shaper> State<'h, P, H, F> {
             outcome,
         })
     }
+}
+
+fn fault12_not_alone() -> GatewayError {
+    GatewayError::UpstreamNotSoap("a SOAP 1.2 Fault must be the only element in Body".into())
 }
 
 /// The schema-less shaper without hints (faults, headers of routes without a WSDL).

@@ -82,6 +82,72 @@ fn soap12_fault_is_read_with_subcodes() {
     );
 }
 
+/// S1: a SOAP 1.1 Fault is a Body entry, not necessarily the first (SOAP 1.1 §4.4): found after
+/// payload entries, by the tree and the streaming parser alike; the entries around it never leave.
+#[test]
+fn s1_a_soap11_fault_after_other_body_entries_is_the_outcome() {
+    let fault = "<s:Fault><faultcode>s:Server</faultcode><faultstring>password=hunter2</faultstring>\
+                 <detail><c:Trace>at com.example.Dao</c:Trace></detail></s:Fault>";
+    for body in [
+        format!("<c:Resp><c:ok>1</c:ok></c:Resp>{fault}"),
+        format!("<c:Resp/><c:Other>x</c:Other>{fault}"),
+        format!("{fault}<c:After><c:secret>s</c:secret></c:After>"),
+        format!("<c:Resp/>{fault}<c:After>text<c:deep/></c:After>"),
+    ] {
+        let xml = env11(&body);
+        let limits = XmlLimits::default();
+        for r in [
+            parse(xml.as_bytes(), &limits, &Hints::default(), true).map(|r| r.outcome),
+            stream(xml.as_bytes(), &limits, &Hints::default(), true).map(|r| match r.outcome {
+                Outcome::Fault(f) => Outcome::Fault(f),
+                Outcome::Payload(p) => Outcome::Payload(json!(p.map(|b| b.len()))),
+            }),
+        ] {
+            match r.expect("parses") {
+                Outcome::Fault(f) => {
+                    assert_eq!(
+                        (f.code.as_str(), f.detail_name.as_deref()),
+                        ("Server", Some("Trace")),
+                        "{body}"
+                    );
+                }
+                other => panic!("{body}: not a fault: {other:?}"),
+            }
+        }
+    }
+    let two = env11(&format!("<c:Resp/>{fault}{fault}"));
+    assert_eq!(
+        code_of(parse(
+            two.as_bytes(),
+            &XmlLimits::default(),
+            &Hints::default(),
+            true
+        )),
+        "UPSTREAM_XML_SYNTAX"
+    );
+}
+
+/// S2: a SOAP 1.2 Fault is the only element in Body (SOAP 1.2 part 1 §5.4): with other entries
+/// before or after it the reply is not SOAP, never a payload with the fault inside.
+#[test]
+fn s2_a_soap12_fault_beside_other_body_entries_is_refused() {
+    let fault = "<e:Fault><e:Code><e:Value>e:Receiver</e:Value></e:Code>\
+                 <e:Reason><e:Text xml:lang=\"en\">secret</e:Text></e:Reason></e:Fault>";
+    for body in [
+        format!("<m:R xmlns:m=\"urn:m\"/>{fault}"),
+        format!("{fault}<m:R xmlns:m=\"urn:m\"/>"),
+    ] {
+        let xml = format!(
+            r#"<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>{body}</e:Body></e:Envelope>"#
+        );
+        let limits = XmlLimits::default();
+        let a = parse(xml.as_bytes(), &limits, &Hints::default(), true).expect_err("tree refuses");
+        let b = stream(xml.as_bytes(), &limits, &Hints::default(), true).expect_err("stream refuses");
+        assert_eq!(a.code(), "UPSTREAM_NOT_SOAP", "{body}");
+        assert_eq!((a.code(), a.to_string()), (b.code(), b.to_string()));
+    }
+}
+
 #[test]
 fn doctype_and_entities_are_refused() {
     let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><lolz>&lol2;</lolz>"#;

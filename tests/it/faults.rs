@@ -346,3 +346,46 @@ async fn corpus_faults_map_through_rules_with_message_and_detail() {
         fd,
     );
 }
+
+/// S1: a SOAP 1.1 Fault that is not the first Body entry (SOAP 1.1 §4.4 allows it) is the answer:
+/// with HTTP 200 it is 502 `UPSTREAM_FAULT`, never a 200 carrying the fault string and detail;
+/// with HTTP 500 the fault rules run on it.
+#[actix_rt::test]
+async fn s1_a_soap11_fault_after_another_body_entry_is_found_and_never_leaked() {
+    let fault = |code: &str| {
+        format!(
+            "<t:OpResponse xmlns:t=\"urn:test\"><t:ok>yes</t:ok></t:OpResponse>\
+             <soap:Fault><faultcode>soap:{code}</faultcode><faultstring>{SECRET}</faultstring>\
+             <detail><t:Trace xmlns:t=\"urn:test\">password=hunter2 at Dao.java:42</t:Trace></detail>\
+             </soap:Fault>"
+        )
+    };
+    for status in [200, 500] {
+        let r = exchange("", Reply::soap11(&fault("Server")).status(status)).await;
+        assert_problem(&r, 502, "UPSTREAM_FAULT", GENERIC, "/op");
+        let body = String::from_utf8_lossy(&r.body);
+        assert!(!body.contains("ORA-01017") && !body.contains("hunter2"), "{body}");
+    }
+    let r = exchange(
+        NOT_FOUND_RULE,
+        Reply::soap11(&fault("Client.NotFound")).status(500),
+    )
+    .await;
+    assert_eq!(r.json()["code"], "THING_NOT_FOUND", "the fault rules ran");
+}
+
+/// S2: a SOAP 1.2 Fault beside another Body entry (SOAP 1.2 allows none) is not SOAP: 502, the
+/// payload next to it never reaches the client.
+#[actix_rt::test]
+async fn s2_a_soap12_fault_beside_another_body_entry_is_502_and_never_leaked() {
+    let body = "<t:OpResponse xmlns:t=\"urn:test\"><t:ok>hunter2</t:ok></t:OpResponse>\
+                <soap:Fault><soap:Code><soap:Value>soap:Receiver</soap:Value></soap:Code>\
+                <soap:Reason><soap:Text xml:lang=\"en\">ORA-01017</soap:Text></soap:Reason></soap:Fault>";
+    for status in [200, 500] {
+        let r = exchange("", Reply::soap12(body).status(status)).await;
+        assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["code"], "UPSTREAM_NOT_SOAP");
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(!text.contains("ORA-01017") && !text.contains("hunter2"), "{text}");
+    }
+}
