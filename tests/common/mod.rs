@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod php;
 pub mod pki;
 pub mod process;
+pub mod raw_client;
 pub mod raw_http;
 pub mod redis;
 pub mod spyne;

@@ -4,6 +4,7 @@
 
 use crate::common::fake_soap::{FakeHandle, FakeSoap, Reply};
 use crate::common::gateway::TestGateway;
+use crate::common::raw_client::{read_until_closed, Raw};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -28,45 +29,6 @@ fn start(fake: &FakeHandle, config: &str) -> TestGateway {
 
 fn addr(gw: &TestGateway) -> String {
     gw.base.trim_start_matches("http://").to_string()
-}
-
-/// What a raw client read: the text, and whether the server closed within the wait.
-struct Raw {
-    text: String,
-    closed: bool,
-}
-
-impl Raw {
-    /// Statuses of the responses read, in order (1xx included).
-    fn statuses(&self) -> Vec<u16> {
-        self.text
-            .split("HTTP/1.1 ")
-            .skip(1)
-            .filter_map(|s| s.get(..3)?.parse().ok())
-            .collect()
-    }
-}
-
-/// Reads until EOF (or a reset) or `wait` passes.
-async fn read_for(s: &mut TcpStream, wait: Duration) -> Raw {
-    let deadline = Instant::now() + wait;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let mut closed = false;
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match tokio::time::timeout(left, s.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                closed = true;
-                break;
-            }
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-            Err(_) => break,
-        }
-    }
-    Raw {
-        text: String::from_utf8_lossy(&buf).into_owned(),
-        closed,
-    }
 }
 
 /// Reads one whole response (head and Content-Length body) within 10 s; the connection stays open.
@@ -136,7 +98,7 @@ async fn c1_one_byte_of_a_second_request_then_silence_is_cut_at_the_request_time
     let mut s = answered_once(&gw).await;
     s.write_all(b"P").await.expect("first byte");
     let sent = Instant::now();
-    let r = read_for(&mut s, Duration::from_secs(5)).await;
+    let r = read_until_closed(&mut s, Duration::from_secs(5)).await;
     assert_cut(&r, "one byte of a second request");
     let at = sent.elapsed();
     assert!(at >= Duration::from_millis(900), "cut before the timeout: {at:?}");
@@ -147,7 +109,7 @@ async fn c1_one_byte_of_a_second_request_then_silence_is_cut_at_the_request_time
     let mut both = REQUEST.to_vec();
     both.extend_from_slice(b"POST /op HT");
     s.write_all(&both).await.expect("write");
-    let r = read_for(&mut s, Duration::from_secs(5)).await;
+    let r = read_until_closed(&mut s, Duration::from_secs(5)).await;
     assert!(r.closed, "pipelined partial head left open: {:?}", r.text);
     let statuses = r.statuses();
     assert!(statuses == [200] || statuses == [200, 408], "{:?}", r.text);
@@ -155,7 +117,7 @@ async fn c1_one_byte_of_a_second_request_then_silence_is_cut_at_the_request_time
 
     // An idle keep-alive connection is left to the keep-alive timer: open after the request timeout.
     let mut s = answered_once(&gw).await;
-    let r = read_for(&mut s, Duration::from_millis(2500)).await;
+    let r = read_until_closed(&mut s, Duration::from_millis(2500)).await;
     assert!(
         !r.closed && r.text.is_empty(),
         "idle connection cut: {:?}",
@@ -187,12 +149,12 @@ async fn c2_headers_of_a_second_request_trickled_one_line_per_300ms_are_cut_at_t
             ));
             break;
         }
-        let r = read_for(&mut s, Duration::from_millis(300)).await;
+        let r = read_until_closed(&mut s, Duration::from_millis(300)).await;
         if r.closed || !r.text.is_empty() {
             let r = if r.closed {
                 r
             } else {
-                read_for(&mut s, Duration::from_secs(2)).await
+                read_until_closed(&mut s, Duration::from_secs(2)).await
             };
             cut = Some((started.elapsed(), r));
             break;
@@ -229,7 +191,7 @@ async fn c3_body_of_a_second_request_trickled_is_408_at_the_body_timeout() {
     let mut answer = None;
     for _ in 0..25 {
         let _ = s.write_all(b" ").await;
-        let r = read_for(&mut s, Duration::from_millis(200)).await;
+        let r = read_until_closed(&mut s, Duration::from_millis(200)).await;
         if r.closed || !r.text.is_empty() {
             answer = Some(r);
             break;
@@ -267,12 +229,12 @@ async fn c4_an_unread_chunked_body_trickled_after_the_response_is_cut_at_the_req
             });
             break;
         }
-        let got = read_for(&mut s, Duration::from_millis(300)).await;
+        let got = read_until_closed(&mut s, Duration::from_millis(300)).await;
         if got.closed || !got.text.is_empty() {
             r = Some(if got.closed {
                 got
             } else {
-                read_for(&mut s, Duration::from_secs(2)).await
+                read_until_closed(&mut s, Duration::from_secs(2)).await
             });
             break;
         }
@@ -362,7 +324,7 @@ async fn c6_a_reload_changing_client_request_is_refused_naming_it_and_the_old_ti
     s.write_all(b"P").await.expect("first byte");
     let sent = Instant::now();
     assert_cut(
-        &read_for(&mut s, Duration::from_secs(5)).await,
+        &read_until_closed(&mut s, Duration::from_secs(5)).await,
         "after the refused reload",
     );
     assert!(sent.elapsed() < Duration::from_secs(5));
@@ -438,7 +400,7 @@ async fn c7_a_reload_changing_only_live_settings_applies_them_to_the_next_reques
     )
     .await
     .expect("head");
-    let r = read_for(&mut s, Duration::from_secs(5)).await;
+    let r = read_until_closed(&mut s, Duration::from_secs(5)).await;
     assert_eq!(r.statuses(), [408], "{}", r.text);
     let m = metrics(&admin).await;
     assert!(

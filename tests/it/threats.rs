@@ -5,6 +5,7 @@
 
 use crate::common::fake_soap::{FakeHandle, FakeSoap, Reply};
 use crate::common::gateway::{GatewayBuilder, Resp, TestGateway};
+use crate::common::raw_client::{read_until_closed, Raw};
 use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -65,54 +66,8 @@ async fn post_json(gw: &TestGateway, body: &str) -> Resp {
 // Raw TCP
 // ---------------------------------------------------------------------------------------------
 
-/// What a raw client saw: the bytes, the status of the first final response, whether the server
-/// closed the connection within the wait.
-struct Raw {
-    text: String,
-    closed: bool,
-}
-
-impl Raw {
-    /// Status of the first non-1xx response.
-    fn status(&self) -> Option<u16> {
-        self.text
-            .split("HTTP/1.")
-            .skip(1)
-            .filter_map(|s| s.get(2..5)?.parse::<u16>().ok())
-            .find(|s| *s >= 200)
-    }
-
-    fn code(&self) -> Option<String> {
-        let start = self.text.find("\r\n\r\n")? + 4;
-        let json: serde_json::Value = serde_json::from_str(self.text.get(start..)?.trim()).ok()?;
-        json["code"].as_str().map(str::to_string)
-    }
-}
-
 fn addr(gw: &TestGateway) -> String {
     gw.base.trim_start_matches("http://").to_string()
-}
-
-/// Reads until EOF or `wait` passes; `closed` tells which.
-async fn read_all(s: &mut TcpStream, wait: Duration) -> Raw {
-    let deadline = Instant::now() + wait;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let mut closed = false;
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match tokio::time::timeout(left, s.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                closed = true;
-                break;
-            }
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-            Err(_) => break,
-        }
-    }
-    Raw {
-        text: String::from_utf8_lossy(&buf).into_owned(),
-        closed,
-    }
 }
 
 /// Writes `bytes` on a fresh connection and reads the answer for at most `wait`.
@@ -120,7 +75,7 @@ async fn raw(gw: &TestGateway, bytes: &[u8], wait: Duration) -> Raw {
     let mut s = TcpStream::connect(addr(gw)).await.expect("connect");
     // The server may answer (and close) before everything is written.
     let _ = s.write_all(bytes).await;
-    read_all(&mut s, wait).await
+    read_until_closed(&mut s, wait).await
 }
 
 /// Asserts a 400-class refusal by the HTTP layer: status and a closed connection.
@@ -632,7 +587,7 @@ async fn h12_expect_100_continue_with_oversize_length_is_413_without_continue() 
         .expect("read");
     assert_eq!(&first, b"HTTP/1.1 100 Continue\r\n\r\n");
     s.write_all(b"{}").await.expect("write");
-    assert_eq!(read_all(&mut s, WAIT).await.status(), Some(200));
+    assert_eq!(read_until_closed(&mut s, WAIT).await.status(), Some(200));
     assert_eq!(f.hits(), 1);
 }
 
@@ -671,7 +626,7 @@ async fn e1_slowloris_headers_get_408_or_close_at_the_header_timeout() {
             closed_at = Some(started.elapsed());
             break;
         }
-        let r = read_all(&mut s, Duration::from_millis(300)).await;
+        let r = read_until_closed(&mut s, Duration::from_millis(300)).await;
         if r.closed || !r.text.is_empty() {
             assert!(r.text.is_empty() || r.status() == Some(408), "{}", r.text);
             closed_at = Some(started.elapsed());
@@ -702,7 +657,7 @@ async fn e2_idle_connections_without_bytes_are_closed_after_the_timeout() {
     let mut closed = 0;
     for c in &mut conns {
         let left = deadline.saturating_duration_since(Instant::now());
-        let r = read_all(c, left).await;
+        let r = read_until_closed(c, left).await;
         if r.closed {
             closed += 1;
         }
@@ -722,7 +677,7 @@ async fn e3_slow_post_body_is_408_at_the_body_timeout() {
     let mut answer = None;
     for _ in 0..20 {
         let _ = s.write_all(b" ").await;
-        let r = read_all(&mut s, Duration::from_millis(200)).await;
+        let r = read_until_closed(&mut s, Duration::from_millis(200)).await;
         if !r.text.is_empty() || r.closed {
             answer = Some(r);
             break;
